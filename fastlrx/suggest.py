@@ -106,7 +106,7 @@ def descent_end(s) -> int:
 
 # %% ../nbs/00_suggest.ipynb #430abfe1
 def steepest(lrs, losses, num_it:int=100, skip:float=0.05):
-    "Lightning's rule: where the smoothed loss falls fastest against log10(lr), ignoring the ends"
+    "Steepest descent: where the smoothed loss falls fastest against log10(lr), ignoring the ends"
     lrs, losses, x, s, d1, _ = analyse_curve(lrs, losses)
     end = descent_end(s)
     if end == 0: return _suggestion(lrs[0], lrs, losses)
