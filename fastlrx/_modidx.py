@@ -18,7 +18,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'fastlrx.bench._call': ('benchmark.html#_call', 'fastlrx/bench.py'),
                                'fastlrx.bench._child_run': ('benchmark.html#_child_run', 'fastlrx/bench.py'),
                                'fastlrx.bench._cost_learner': ('benchmark.html#_cost_learner', 'fastlrx/bench.py'),
-                               'fastlrx.bench._dist_version': ('benchmark.html#_dist_version', 'fastlrx/bench.py'),
                                'fastlrx.bench._finite_min': ('benchmark.html#_finite_min', 'fastlrx/bench.py'),
                                'fastlrx.bench._fit_row': ('benchmark.html#_fit_row', 'fastlrx/bench.py'),
                                'fastlrx.bench._fmt': ('benchmark.html#_fmt', 'fastlrx/bench.py'),

@@ -16,7 +16,7 @@ from fastai.optimizer import SGD
 from fastai.torch_core import set_seed
 import fastlrx
 from .suggest import steepest, divergence, curvature, depth, trough, recommended, suggestion_name
-from .tasks import Task, digits_task, pets_task, cancer_task, diabetes_task, wine_task, log_grid
+from .tasks import Task, digits_task, pets_task, cancer_task, diabetes_task, wine_task, log_grid, oracle_lr
 from .finder import *
 
 # %% auto #0
@@ -103,12 +103,12 @@ def range_test_picks(task:Task, seed:int=0, start_lr:float=1e-7, end_lr:float=10
 # %% ../nbs/09_benchmark.ipynb #cca1a64b
 def relative_regret(value:float, best:float, floor:float=0.0) -> float:
     "`(value - best) / max(best, floor)`; infinite when `value` is not finite"
-    if value is None or not math.isfinite(value): return math.inf
+    if not math.isfinite(value): return math.inf
     return (value - best) / max(best, floor)
 
 def lr_spread(lrs) -> float:
     "Range of the finite learning rates `lrs` in decades (`log10(max/min)`), NaN when there are none"
-    lrs = [lr for lr in lrs if lr is not None and math.isfinite(lr) and lr > 0]
+    lrs = [lr for lr in lrs if math.isfinite(lr) and lr > 0]
     return float(np.log10(max(lrs) / min(lrs))) if lrs else math.nan
 
 # %% ../nbs/09_benchmark.ipynb #e26b94c3
@@ -156,7 +156,7 @@ def run_bench_task(bt:BenchTask, log=print) -> dict:
                 grid=bt.grid, seeds=list(bt.seeds), range_test=RANGE_TEST, runs=runs, secs=time.time() - t0)
 
 # %% ../nbs/09_benchmark.ipynb #be57f86b
-def _finite_min(xs): return min((x for x in xs if x is not None and math.isfinite(x)), default=math.inf)
+def _finite_min(xs): return min((x for x in xs if math.isfinite(x)), default=math.inf)
 
 def score_task(res:dict) -> list:
     "One row per seed and contestant: the pick, its loss and metric, and their regrets"
@@ -174,8 +174,7 @@ def score_task(res:dict) -> list:
 
 def oracle_lrs(res:dict) -> list:
     "Per seed, the grid learning rate with the lowest final validation loss"
-    key = lambda r: r['valid_loss'] if r['valid_loss'] is not None and math.isfinite(r['valid_loss']) else math.inf
-    return [min(run['grid'], key=key)['lr'] for run in res['runs']]
+    return [oracle_lr(run['grid']) for run in res['runs']]
 
 def _stats(rows) -> dict:
     lr, mr = [r['loss_regret'] for r in rows], [r['metric_regret'] for r in rows]
@@ -277,18 +276,15 @@ def measure_cost(widths=(16, 128), tiny_num_it:int=300, num_it:int=100, repeats:
 def environment() -> dict:
     "Hardware and versions the numbers were measured with"
     import fastai, fastcore
-    try: import torch_lr_finder; tlf = getattr(torch_lr_finder, '__version__', None) or _dist_version('torch-lr-finder')
-    except ImportError: tlf = None
+    from importlib.metadata import version, PackageNotFoundError
+    try: tlf = version('torch-lr-finder')
+    except PackageNotFoundError: tlf = None
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
                 if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
     return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=None if not torch.cuda.is_available()
                 else torch.cuda.get_device_name(0), platform=platform.platform(), python=platform.python_version(),
                 torch=torch.__version__, fastai=fastai.__version__, fastcore=fastcore.__version__, numpy=np.__version__,
                 fastlrx=fastlrx.__version__, torch_lr_finder=tlf, date=time.strftime('%Y-%m-%d'))
-
-def _dist_version(name):
-    from importlib.metadata import version
-    return version(name)
 
 # %% ../nbs/09_benchmark.ipynb #51aef71f
 def _jsonable(o):
@@ -351,11 +347,10 @@ def run_bench(quick:bool=False, tasks=None, work=None, out=None, cost:bool=True,
     cost_fn = work/'cost.json'
     if cost and not cost_fn.exists():
         save_json(measure_cost(widths=(16,) if quick else (16, 128), repeats=1 if quick else 3, log=log), cost_fn)
-    summary = {res['task']: summarize_task(res) for res in results}
+    summary, ov = {res['task']: summarize_task(res) for res in results}, overall(results) if results else {}
     report = dict(mode=mode, environment=environment(), contestants=CONTESTANTS, peers=PEERS,
                   tasks={res['task']: {k: v for k, v in res.items() if k != 'runs'} | dict(oracle_lrs=oracle_lrs(res)) for res in results},
-                  summary=summary, overall=overall(results) if results else {},
-                  beats_peers=beats_peers(overall(results)) if results else {},
+                  summary=summary, overall=ov, beats_peers=beats_peers(ov) if ov else {},
                   cost=read_json(cost_fn) if cost_fn.exists() else [], raw=results)
     if out: save_json(report, out)
     return report
