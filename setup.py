@@ -27,7 +27,7 @@ setuptools.setup(
     project_urls={'Repository': f"https://github.com/{cfg['user']}/{cfg['repo']}",
                   'Documentation': f"https://{cfg['user']}.github.io/{cfg['repo']}/"},
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
-    package_data={cfg['lib_name']: ['curves/*.json', 'bench_results/*.json']}, install_requires=reqs('requirements'),
+    install_requires=reqs('requirements'),
     extras_require={'dev': reqs('dev_requirements'), 'pets': reqs('pets_requirements')},
     python_requires='>=' + min_python,
     long_description=(here/'README.md').read_text(encoding='utf-8'), long_description_content_type='text/markdown',

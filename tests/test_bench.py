@@ -1,13 +1,36 @@
-"The benchmark: its peers behave like their libraries, its bookkeeping is right, the quick run works end to end, and the shipped results are what the docs say."
-import json, math, re, subprocess
+"The benchmark in `bench/`: its peers behave like their libraries, its bookkeeping is right, the quick run works end to end, and the shipped results are what the docs say."
+import json, math, os, re, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.learner import Learner
-from fastlrx.bench import *
-from fastlrx.bench import _jsonable, _unjson, _StopAfter
-from fastlrx.tasks import cancer_task, digits_task
+from bench.tasks import cancer_task, digits_task, log_grid, oracle_lr, good_lr_range, is_diverged, sklearn_frame
+from bench.plan import BenchTask, with_budget, bench_plan
+from bench.peers import lightning_suggestion, torch_optimizer, torch_lr_finder_run
+from bench.contestants import PEERS, CONTESTANTS
+from bench.score import relative_regret, lr_spread, summarize_task, overall, beats_peers
+from bench.run import run_bench
+from bench.cost import COST_METHODS, _StopAfter
+from bench.store import save_json, read_json, load_results
+from bench.report import regret_table, cost_table
 
 ROOT = Path(__file__).parent.parent
+
+def test_grid_and_oracle():
+    grid = log_grid(1e-3, 1, 4)
+    assert len(grid) == 13 and grid[0] == 1e-3 and grid[-1] == 1.0 and 0.0562341 in grid
+    rows = [dict(lr=lr, seed=s, valid_loss=v) for lr, vs in {1e-4: (0.9, 0.9), 1e-3: (0.5, 0.6), 1e-2: (0.45, 0.5),
+                                                            1e-1: (0.55, 0.6), 1.0: (math.nan, None)}.items()
+            for s, v in enumerate(vs)]
+    assert oracle_lr(rows) == 1e-2 and good_lr_range(rows) == (1e-3, 1e-1)
+    assert is_diverged(math.inf, 1.0) and is_diverged(None, 1.0) and is_diverged(2.5, 1.0) and not is_diverged(1.5, 1.0)
+
+def test_plan_and_budgets():
+    bt = BenchTask(with_budget(digits_task, 9), 1e-4, 3.16)
+    assert bt.name == 'digits_cnn_9ep' and len(bt.grid) == 19 and bt.task.desc.endswith('fit_one_cycle(9, lr)')
+    assert [b.name for b in bench_plan(quick=True)] == ['digits_cnn', 'tabular_cancer', 'diabetes_reg', 'wine_sgd']
+    assert all(b.per_decade >= 4 and len(b.seeds) >= 3 for b in bench_plan())
+    assert 'target' in sklearn_frame('wine').columns
+    with pytest.raises(ValueError, match='Unknown dataset'): sklearn_frame('nope')
 
 def test_lightning_rule_matches_its_definition():
     "The most negative d loss / d lr (linear lr), after skipping 10 points at the start and 1 at the end"
@@ -87,9 +110,9 @@ def test_plain_steps_skip_validation_and_stop_on_time():
 
 def test_quick_benchmark_runs_and_prints_the_tables(tmp_path):
     "The CI smoke test: the quick run from the shell, every task and contestant in the tables and the JSON"
-    out = tmp_path/'quick.json'
-    r = subprocess.run(['fastlrx-bench', '--quick', '--work', str(tmp_path/'work'), '--out', str(out),
-                        '--plot', str(tmp_path/'quick.png')], capture_output=True, text=True, timeout=1200)
+    out, env = tmp_path/'quick.json', {**os.environ, 'PYTHONPATH': str(ROOT), 'MPLBACKEND': 'Agg'}
+    r = subprocess.run([sys.executable, '-m', 'bench', '--quick', '--work', 'work', '--out', str(out), '--plot', 'quick.png'],
+                       capture_output=True, text=True, timeout=1200, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     rep = read_json(out)
     tasks = [b.name for b in bench_plan(quick=True)]
@@ -102,8 +125,8 @@ def test_quick_benchmark_runs_and_prints_the_tables(tmp_path):
     assert all(row['bytes_written'] == 0 for row in rep['cost'] if row['method'].startswith('lr_find_plus'))
     assert (tmp_path/'quick.png').stat().st_size > 10_000
     # a second run reuses the per-task results instead of training again
-    r2 = subprocess.run(['fastlrx-bench', '--quick', '--work', str(tmp_path/'work'), '--out', str(out), '--no-quality'],
-                        capture_output=True, text=True, timeout=600)
+    r2 = subprocess.run([sys.executable, '-m', 'bench', '--quick', '--work', 'work', '--out', str(out), '--no-quality'],
+                        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert r2.returncode == 0 and read_json(out)['summary'] == rep['summary']
 
 # The results that ship with fastlrx (the docs page and the README render them)
@@ -128,6 +151,9 @@ def test_shipped_summaries_follow_from_the_raw_rows(shipped):
     assert {r['task']: summarize_task(r) for r in shipped['raw']} == shipped['summary']
     assert overall(shipped['raw']) == shipped['overall']
     assert beats_peers(shipped['overall']) == shipped['beats_peers']
+
+def test_unknown_results_name_is_a_clear_error():
+    with pytest.raises(ValueError, match='No benchmark results named'): load_results('nope')
 
 def test_readme_quotes_the_shipped_overall_table(shipped):
     readme = (ROOT/'README.md').read_text()

@@ -35,7 +35,7 @@ def test_dynamic_fields_are_set_by_setup():
 
 def test_console_scripts_installed():
     names = {e.name for e in entry_points(group='console_scripts') if e.value.startswith('fastlrx.')}
-    assert {'fastlrx-demo', 'fastlrx-docs', 'fastlrx-bench'} <= names
+    assert names == {'fastlrx-demo'}
 
 def _readme_commands():
     "The shell commands in the README's 'Quick start' block"

@@ -3,8 +3,7 @@ import math, warnings
 import numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st, HealthCheck
 from fastai.callback.schedule import valley
-from fastlrx.suggest import *
-from fastlrx.suggest import suggestion_name
+from fastlrx.all import *
 
 FUNCS = [curvature, steepest, divergence, recommended, ensemble(curvature, steepest, divergence, valley),
          ensemble(steepest, divergence, agg='gmean')]
@@ -106,12 +105,8 @@ def test_property_range_test_shapes(seed, noise, n):
 
 def test_after_training_like_fastai_issue_3658():
     "fastai #3658: after fine-tuning, every suggestion method threw. A trained model's curve is flat, then diverges fast."
-    from fastai.learner import Learner
-    from fastai.losses import CrossEntropyLossFlat
-    from fastai.torch_core import set_seed
-    from fastlrx.data import digits_dls, digits_cnn
-    set_seed(0)
-    learn = Learner(digits_dls(), digits_cnn(), loss_func=CrossEntropyLossFlat())
+    from fastlrx.testing import digits_learner
+    learn = digits_learner()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 0.03)
     with learn.no_bar(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
