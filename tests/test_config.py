@@ -25,6 +25,14 @@ def test_installed_metadata_comes_from_settings():
     reqs = md.get_all('Requires-Dist')
     for r in ini['requirements'].split(): assert any(q.replace(' ', '').startswith(r.split('>')[0].split('<')[0].split('=')[0]) for q in reqs), r
 
+def test_every_extra_in_settings_is_set_by_setup():
+    "Each `<name>_requirements` of settings.ini is the extra `<name>`, and the dev extra holds what the tests import"
+    setup = (root/'setup.py').read_text()
+    extras = [k[:-len('_requirements')] for k in ini if k.endswith('_requirements')]
+    assert {'dev', 'pets', 'distributed'} <= set(extras)
+    for x in extras: assert f"'{x}': reqs('{x}_requirements')" in setup, x
+    assert any(r.startswith('accelerate') for r in ini['dev_requirements'].split())
+
 def test_dynamic_fields_are_set_by_setup():
     setup = (root/'setup.py').read_text()
     keys = {'keywords': 'keywords=', 'description': 'description=', 'version': 'version=', 'dependencies': 'install_requires=',
