@@ -4,7 +4,8 @@ processes (gloo) under fastai's `distrib_ctx`, a small MLP on sklearn's digits. 
 
 Scenarios: `basic` (fastlrx's range test, recorded as `stock` records fastai's `lr_find`), `plus` (fastlrx's range test, several runs, divergence, validation loss, a NaN on rank 1, `AutoLR`,
 `LRFinderMilestones`), `stock` (fastai's `lr_find`), `error_exit` (rank 1 raises, then exits) and `error_stay` (rank 1
-raises and lives on, so the others wait for the process group's timeout)."""
+raises and lives on, so the others wait for the process group's timeout). With `FASTLRX_DDP_DEVICE=cuda` the ranks run
+on the GPU with `to_fp16()` (gloo, so that two ranks can share one GPU in a test)."""
 import json, os, sys, time, traceback
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +14,11 @@ from torch import nn
 
 scenario, out = sys.argv[1], Path(sys.argv[2])
 timeout = float(os.environ.get('FASTLRX_DDP_TIMEOUT', '20'))
+device = os.environ.get('FASTLRX_DDP_DEVICE', 'cpu')
 torch.set_num_threads(1)
-dist.init_process_group('gloo', timeout=timedelta(seconds=timeout))  # before Accelerate, which then uses this group
+dist.init_process_group('gloo', timeout=timedelta(seconds=timeout))
+if device == 'cuda' and torch.cuda.device_count() < int(os.environ.get('LOCAL_WORLD_SIZE', 1)):
+    os.environ['LOCAL_RANK'] = '0'  # more ranks than GPUs (a test on one GPU): gloo lets them share GPU 0, nccl would not  # before Accelerate, which then uses this group
 rank, world = dist.get_rank(), dist.get_world_size()
 
 from fastai.learner import Learner
@@ -35,7 +39,12 @@ def learner(**kwargs):
     "The same seeded Learner on every rank, trained one epoch; rank 1's weights then moved a little"
     set_seed(0, reproducible=True)
     learn = Learner(digits_dls(seed=0), mlp(), loss_func=CrossEntropyLossFlat(), path=out/'learn', **kwargs)
-    return learn
+    if device == 'cpu': return learn
+    return learn.to_fp16()
+
+def ctx(learn):
+    "fastai's DDP context on this script's device"
+    return learn.distrib_ctx(sync_bn=False, cpu=device == 'cpu')
 
 def warm(learn):
     "One epoch, so the optimizer has state; then make rank 1's weights its own (DDP copies rank 0's in at each fit)"
@@ -53,13 +62,13 @@ def result_info(res):
     if res.boot_picks is not None: d['boot_picks'] = {nm: hexes(v) for nm, v in res.boot_picks.items()}
     return d
 
-def params_hex(learn): return hexes(torch.cat([p.detach().flatten() for p in learn.model.parameters()]))[:50]
+def params_hex(learn): return hexes(torch.cat([p.detach().float().flatten() for p in learn.model.parameters()]).cpu())[:50]
 
 def plus():
     "fastlrx's range test, AutoLR and LRFinderMilestones"
     rec = {}
     learn = learner()
-    with learn.distrib_ctx(sync_bn=False, cpu=True):
+    with ctx(learn):
         warm(learn)
         for name, kw in [('basic', dict(num_it=50, suggest_funcs=(valley, steep, recommended))),
                          ('runs', dict(num_it=40, n_runs=2, bootstrap=20, suggest_funcs=(valley, recommended))),
@@ -73,13 +82,13 @@ def plus():
         res = learn.lr_find_plus(num_it=50, suggest_funcs=valley, show_plot=False)
         rec['nan'] = dict(result_info(res), restore_diff=fingerprint_diff(before, fingerprint(learn)))
     learn = learner(cbs=AutoLR(valley, num_it=40))
-    with learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit_one_cycle(1)
+    with ctx(learn): learn.fit_one_cycle(1)
     ch = learn.auto_lr.history[0]
     rec['autolr'] = dict(lr=float(ch.lr).hex(), peak=float(max(learn.recorder.hps['lr'])).hex(),
                          points=len(ch.result.runs[0].lrs), stop=ch.result.runs[0].stop, weights=params_hex(learn))
     learn = learner()
     ms = LRFinderMilestones(1, valley, num_it=30)
-    with learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit_one_cycle(2, 1e-3, cbs=ms)
+    with ctx(learn): learn.fit_one_cycle(2, 1e-3, cbs=ms)
     rec['milestones'] = dict(epochs=[c.epoch for c in ms.history], lr=[float(c.lr).hex() for c in ms.history],
                              points=[len(c.result.runs[0].lrs) for c in ms.history], weights=params_hex(learn))
     dist.barrier()
@@ -88,7 +97,7 @@ def plus():
 def stock():
     "fastai's own lr_find under the same launch"
     learn = learner()
-    with learn.distrib_ctx(sync_bn=False, cpu=True):
+    with ctx(learn):
         warm(learn)
         before = fingerprint(learn)
         rec = dict(error=None)
@@ -104,7 +113,7 @@ def stock():
 def basic():
     "fastlrx's range test, recorded as `stock` records fastai's"
     learn = learner()
-    with learn.distrib_ctx(sync_bn=False, cpu=True):
+    with ctx(learn):
         warm(learn)
         before = fingerprint(learn)
         res = learn.lr_find_plus(num_it=50, suggest_funcs=(valley, recommended), show_plot=False)
@@ -114,7 +123,7 @@ def basic():
 def error(stay:bool):
     "Rank 1's model raises at its 11th forward pass"
     learn = learner()
-    with learn.distrib_ctx(sync_bn=False, cpu=True):
+    with ctx(learn):
         warm(learn)
         learn.model = FailAfter(learn.model, 10 if rank == 1 else 10**9)
         before, t0, rec = fingerprint(learn), time.time(), {}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full-state fingerprint on a GPU: every case of tests/test_restore.py with the model and data on CUDA, to_fp16
 # and to_bf16 included, interrupted cases too; then what a failed range test leaves of autocast, fastlrx's against
-# fastai's. Run from the project's root on a machine with a GPU and fastai; writes its logs into the folder $1.
+# fastai's; then the DDP script on the GPU. Run from the project's root on a machine with a GPU, fastai and
+# Accelerate; writes its logs into the folder $1.
 set -uo pipefail
 out=${1:-gpu_check}; mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
@@ -25,4 +26,17 @@ for name, find in [('fastlrx lr_find_plus', lambda l: l.lr_find_plus(num_it=30, 
             print(f"{name:22} {precision} {exc.__name__:17} autocast('cuda') left on: {torch.is_autocast_enabled('cuda')}")
             while torch.is_autocast_enabled('cuda'):  # clean up after fastai before the next case
                 torch.set_autocast_enabled('cuda', False); torch.autocast_decrement_nesting(); torch.clear_autocast_cache()
+PY
+# DDP on the GPU: two ranks (gloo; they may share one GPU) with to_fp16(), then one rank failing.
+for s in plus error_exit; do
+  FASTLRX_DDP_DEVICE=cuda FASTLRX_DDP_TIMEOUT=60 MPLBACKEND=Agg OMP_NUM_THREADS=1 \
+    python3 -m torch.distributed.run --standalone --nproc_per_node 2 tests/ddp_script.py $s "$out" > "$out/ddp_$s.log" 2>&1
+done
+python3 - "$out" <<'PY' 2>&1 | tee "$out/ddp_cuda.log"
+import json, sys
+out = sys.argv[1]
+a, b = [json.load(open(f'{out}/plus-rank{r}.json')) for r in (0, 1)]
+print('every record identical on both ranks:', all(a[k] == b[k] for k in a if k != 'rank'))
+print('restored exactly on both ranks:', all(r[k]['restore_diff'] == [] for r in (a, b) for k in ('basic', 'runs', 'diverge', 'val', 'nan')))
+for r in (0, 1): print(f'one rank fails, rank {r}:', json.load(open(f'{out}/error_exit-rank{r}.json')))
 PY
