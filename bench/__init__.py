@@ -1,4 +1,4 @@
-"""The fastlrx benchmark: regret against a grid oracle on real tasks, fastai's rules, torch-lr-finder and Lightning side
-by side, and what the finder costs. Not part of the fastlrx package; run it from the repository root with
-`python -m bench [--quick]`. Modules: `tasks` (tasks and grid oracle), `plan`, `peers`, `contestants`, `score` (the one
-regret), `run`, `cost`, `store` (JSON and the shipped `results/`), `report` (tables and plot)."""
+"""The fastlrx benchmark: regret against a grid oracle on real tasks in families, every fitted rule scored leave one
+family out, against fastai's rules, torch-lr-finder, Lightning, fastai's default LRs, Prodigy and Schedule-Free AdamW;
+and what the finder and `AutoLR` cost. Not part of the fastlrx package; run it from the repository root with
+`python -m bench [--quick]`. DEVELOPERS.md lists its modules."""

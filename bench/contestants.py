@@ -1,39 +1,40 @@
-"Who competes, and every contestant's learning rate for one task and seed: one stock `lr_find` read by fastai's and fastlrx's rules and Lightning's, plus torch-lr-finder's own range test."
+"Who competes: the range-test rules read off one stock `lr_find` curve, torch-lr-finder's own test, fastai's default LRs, the alternative optimizers and `AutoLR`."
 from __future__ import annotations
-import math, time
+import math, warnings
+import torch
 from fastai.callback.schedule import valley, minimum, steep, slide
-from fastlrx.suggest import steepest, divergence, curvature, depth, trough, recommended, suggestion_name
-from .tasks import Task
-from .peers import lightning_suggestion, torch_lr_finder_run
+from fastlrx.suggest import steepest, depth, trough, ensemble
+from .peers import lightning_suggestion
+from .alternatives import ALTERNATIVES as OPTIMIZERS
 
-__all__ = ['FASTAI_RULES', 'FASTLRX_RULES', 'PEERS', 'CONTESTANTS', 'RANGE_TEST', 'range_test_picks']
+__all__ = ['FASTAI_RULES', 'PEERS', 'ALTERNATIVES', 'FASTLRX', 'CONTESTANTS', 'recommended_v01', 'curve_args', 'rule_pick', 'plan_of']
 
-FASTAI_RULES = (minimum, steep, slide, valley)
-FASTLRX_RULES = (steepest, divergence, curvature, depth, trough, recommended)
-PEERS = ('minimum', 'steep', 'slide', 'valley', 'lightning', 'torch_lr_finder')
-CONTESTANTS = PEERS + tuple(suggestion_name(f) for f in FASTLRX_RULES)
-RANGE_TEST = dict(start_lr=1e-7, end_lr=10, num_it=100)
+FASTAI_RULES = dict(minimum=minimum, steep=steep, slide=slide, valley=valley)
+PEERS = (*FASTAI_RULES, 'lightning', 'torch_lr_finder')
+ALTERNATIVES = ('fastai_default', *OPTIMIZERS)
+FASTLRX = ('recommended_v0.1', 'recommended', 'planned', 'AutoLR')
+CONTESTANTS = PEERS + ALTERNATIVES + FASTLRX
 
-def _guarded(f):
-    "`f`, giving NaN instead of raising, under the same name"
-    def _inner(lrs, losses, num_it):
-        try: return f(lrs, losses, num_it)
-        except Exception: return math.nan, (math.nan, math.nan)
-    _inner.__name__ = suggestion_name(f)
-    return _inner
+recommended_v01 = ensemble(steepest, depth, trough, name='recommended_v01')
+"fastlrx 0.1's default: tuned on the five tasks of that release"
 
-def range_test_picks(task:Task, seed:int=0, start_lr:float=1e-7, end_lr:float=10, num_it:int=100) -> dict:
-    "Every contestant's learning rate for `task` at `seed`, the fastai curve, and how long each range test took"
-    learn = task.make_learner(seed)
-    t0 = time.perf_counter()
-    with learn.no_bar(), learn.no_logging():
-        sugg = learn.lr_find(start_lr, end_lr, num_it, show_plot=False,
-                             suggest_funcs=[_guarded(f) for f in FASTAI_RULES + FASTLRX_RULES])
-    t1 = time.perf_counter()
-    lrs, losses = [float(o) for o in learn.recorder.lrs], [float(o) for o in learn.recorder.losses]
-    picks = {k: float(v) for k, v in sugg._asdict().items()}
-    picks['lightning'] = lightning_suggestion(lrs, losses)
-    t2 = time.perf_counter()
-    picks['torch_lr_finder'] = torch_lr_finder_run(task.make_learner(seed), start_lr, end_lr, num_it)['lr']
-    return dict(picks={k: picks[k] for k in CONTESTANTS}, lrs=lrs, losses=losses,
-                secs=dict(lr_find=t1 - t0, torch_lr_finder=time.perf_counter() - t2))
+def curve_args(curve:dict) -> tuple:
+    "`(lrs, losses, num_it)` as stock `lr_find` passes them to a suggestion function: the recorded curve without its first tenth and last 5 points"
+    n, lrs, losses = curve['num_it'], curve['lrs'], curve['losses']
+    return torch.tensor(lrs[n // 10:len(lrs) - 5]), torch.tensor(losses[n // 10:len(losses) - 5]), n
+
+def rule_pick(func, curve:dict) -> float:
+    "The learning rate `func` suggests on `curve` (NaN when it fails, as `lr_find` would have raised)"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try: lr = float(func(*curve_args(curve))[0])
+        except Exception: return math.nan
+    return lr if math.isfinite(lr) and lr > 0 else math.nan
+
+def plan_of(task:dict, curve:dict) -> dict:
+    "The planned fit of a task, as `fastlrx.suggest.planned` takes it"
+    return dict(epochs=task['epochs'], steps_per_epoch=curve['steps_per_epoch'], schedule=task['schedule'])
+
+def lightning_pick(curve:dict) -> float:
+    "Lightning's rule on the whole recorded curve"
+    return lightning_suggestion(curve['lrs'], curve['losses'])

@@ -1,6 +1,7 @@
 "The two peers that are not fastai rules, run the way their own libraries run them: Lightning's rule and the real torch-lr-finder."
 from __future__ import annotations
 import contextlib, io, math
+from functools import partial
 import torch
 from torch import nn
 from fastai.optimizer import SGD
@@ -17,10 +18,11 @@ def lightning_suggestion(lrs, losses, skip_begin:int=10, skip_end:int=1) -> floa
     return float(lrs[torch.gradient(losses, spacing=[lrs])[0].argmin()])
 
 def torch_optimizer(learn, lr:float) -> torch.optim.Optimizer:
-    "A torch optimizer equivalent to `learn.opt_func` at fastai's defaults (`Adam` or `SGD`), over the trainable parameters"
+    "A torch optimizer equivalent to `learn.opt_func` at fastai's defaults (`Adam`, or `SGD` with its `mom`), over the trainable parameters"
     params = [p for p in learn.model.parameters() if p.requires_grad]
-    if learn.opt_func is SGD: return torch.optim.SGD(params, lr=lr, momentum=0, weight_decay=learn.wd or 0)
-    if getattr(learn.opt_func, '__name__', '') != 'Adam': raise ValueError(f"No torch equivalent known for opt_func {learn.opt_func!r}; the benchmark supports fastai's Adam and SGD")
+    f, kw = (learn.opt_func.func, learn.opt_func.keywords) if isinstance(learn.opt_func, partial) else (learn.opt_func, {})
+    if f is SGD: return torch.optim.SGD(params, lr=lr, momentum=kw.get('mom', 0), weight_decay=learn.wd or 0)
+    if getattr(f, '__name__', '') != 'Adam': raise ValueError(f"No torch equivalent known for opt_func {learn.opt_func!r}; the benchmark supports fastai's Adam and SGD")
     return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01 if learn.wd is None else learn.wd)
 
 class _Unpack(nn.Module):

@@ -1,37 +1,110 @@
-"Running the benchmark: per task and seed the range tests, the grid and a training run at every pick, kept in `work` so a stopped run resumes."
+"Running the benchmark: every range test and training run is a unit of work, kept in `work` so a stopped run resumes, and run in parallel processes."
 from __future__ import annotations
-import math, time
+import time, warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
-from .plan import BenchTask, bench_plan
-from .contestants import CONTESTANTS, PEERS, RANGE_TEST, range_test_picks
-from .score import summarize_task, overall, beats_peers, oracle_lrs
-from .cost import measure_cost
-from .store import save_json, read_json, environment
+from .plan import BenchTask
+from .store import save_json, read_json
+from .alternatives import ALTERNATIVES
 
-__all__ = ['run_bench_task', 'select_tasks', 'make_report', 'run_bench']
+__all__ = ['RANGE_TEST', 'SHORT_TESTS', 'Unit', 'task_units', 'run_unit', 'run_units', 'collect_task', 'select_tasks']
 
-def _fit_row(task, lr, seed):
-    "What the benchmark keeps of `task.fit_at(lr, seed)`"
-    r = task.fit_at(float(lr), seed)
-    return dict(lr=float(lr), valid_loss=r['valid_loss'], metric=r['metric'], diverged=r['diverged'])
+RANGE_TEST = dict(start_lr=1e-7, end_lr=10, num_it=100)
+SHORT_TESTS = (25, 50)  # the shorter range tests a rule is also read on: `AutoLR` shortens its test to the fit
 
-def _run_seed(bt:BenchTask, seed:int) -> dict:
-    "Range tests, grid, and a training run at every distinct pick of one seed"
-    rt = range_test_picks(bt.task, seed, **RANGE_TEST)
-    grid = [_fit_row(bt.task, lr, seed) for lr in bt.grid]
-    fits = {r['lr']: r for r in grid}
-    for lr in rt['picks'].values():
-        if math.isfinite(lr) and lr not in fits: fits[lr] = _fit_row(bt.task, lr, seed)
-    return dict(seed=seed, **rt, grid=grid, fits=sorted(fits.values(), key=lambda r: r['lr']))
+class Unit(tuple):
+    "`(task, seed, kind, arg)`: a range test (`curve`, or `short` of `arg` steps), a training run (`fit` at LR `arg`), an alternative optimizer (`alt`) or an `autolr` run"
+    def __new__(cls, task:str, seed:int, kind:str, arg=None): return super().__new__(cls, (task, seed, kind, arg))
+    def __getnewargs__(self): return tuple(self)
+    @property
+    def key(self):
+        task, seed, kind, arg = self
+        return f"{kind}_s{seed}" + ('' if arg is None else f"_{arg:.6g}" if isinstance(arg, float) else f"_{arg}")
+    def path(self, work): return Path(work)/self[0]/f'{self.key}.json'
 
-def run_bench_task(bt:BenchTask, log=print) -> dict:
-    "Range tests, grid and contestant training runs for every seed of `bt`"
-    t0, runs = time.time(), []
-    for seed in bt.seeds:
-        runs.append(_run_seed(bt, seed))
-        if log: log(f"  {bt.name} seed {seed}: {len(runs[-1]['fits'])} trainings, {time.time() - t0:.0f}s so far")
-    return dict(task=bt.name, description=bt.task.desc, loss=bt.task.loss_name, metric=bt.task.metric,
-                grid=bt.grid, seeds=list(bt.seeds), range_test=RANGE_TEST, runs=runs, secs=time.time() - t0)
+def task_units(bt:BenchTask) -> list:
+    "Every unit of `bt`: per seed the range tests, the grid, the alternatives and `AutoLR`"
+    return [Unit(bt.name, s, k, a) for s in bt.seeds for k, a in
+            [('curve', None), *(('short', n) for n in SHORT_TESTS), ('autolr', None), *(('alt', n) for n in ALTERNATIVES),
+             *(('fit', lr) for lr in bt.grid)]]
+
+def _curve(task, seed:int) -> dict:
+    "Stock `lr_find` on a fresh learner (recorded, smoothed and raw losses), then torch-lr-finder's own range test"
+    from .peers import torch_lr_finder_run
+    t0 = time.perf_counter()
+    rec = task.lr_curve(seed, **RANGE_TEST)
+    t1 = time.perf_counter()
+    learn = task.make_learner(seed)
+    tlf = torch_lr_finder_run(learn, **RANGE_TEST)['lr']
+    return dict(rec, steps_per_epoch=len(learn.dls.train), torch_lr_finder=tlf,
+                secs=dict(lr_find=t1 - t0, torch_lr_finder=time.perf_counter() - t1))
+
+def _autolr(task, seed:int) -> dict:
+    "A real fit with `AutoLR` (fastlrx's defaults), timed, and the same fit without it at fastai's default LR"
+    import fastlrx
+    from fastlrx.autolr import AutoLR
+    plain = task.fit_at(task.default_lr, seed)
+    auto = AutoLR()
+    res = task.fit_at(task.default_lr, seed, cbs=[auto])
+    first, h = auto.history[0].result, auto.history
+    return dict(res, lr=h[0].lr, fastlrx=fastlrx.__version__, plain_secs=plain['secs'], plain_valid_loss=plain['valid_loss'],
+                picks=[c.lr for c in h], ratios=[c.ratio for c in h], steps=h[0].plan['steps'], final_frac=h[0].plan['final_frac'],
+                lrs=[float(o) for o in first.lrs], losses=[float(o) for o in first.losses],
+                raw_losses=[float(o) for o in first.raw_losses], num_it=first.num_it)
+
+def run_unit(unit:Unit, work) -> str:
+    "Run `unit` and save what it measured in `work`; returns its key"
+    import torch
+    from .tasks import TASKS
+    torch.set_num_threads(1)
+    warnings.filterwarnings('ignore')
+    name, seed, kind, arg = unit
+    task = TASKS[name]
+    if kind == 'curve': res = _curve(task, seed)
+    elif kind == 'short': res = task.lr_curve(seed, num_it=arg, start_lr=RANGE_TEST['start_lr'], end_lr=RANGE_TEST['end_lr'])
+    elif kind == 'fit': res = task.fit_at(arg, seed)
+    elif kind == 'alt':
+        from .alternatives import fit_alternative
+        res = fit_alternative(task, arg, seed)
+    elif kind == 'autolr': res = _autolr(task, seed)
+    else: raise ValueError(f"Unknown unit kind {kind!r}")
+    save_json(res, unit.path(work))
+    return unit.key
+
+def run_units(units:list, work, procs:int=2, log=print) -> int:
+    "Run the `units` not yet in `work`, in `procs` processes (1: in this one); returns how many ran"
+    todo = [u for u in units if not u.path(work).exists()]
+    if log: log(f"{len(units) - len(todo)} of {len(units)} units already in {work}; running {len(todo)} in {procs} process(es)")
+    t0 = time.time()
+    if procs <= 1:
+        for i, u in enumerate(todo):
+            run_unit(u, work)
+            if log: log(f"[{i+1}/{len(todo)} {time.time()-t0:.0f}s] {u[0]} {u.key}")
+        return len(todo)
+    failed = []
+    with ProcessPoolExecutor(procs, mp_context=get_context('fork')) as ex:
+        futs = {ex.submit(run_unit, u, str(work)): u for u in todo}
+        for i, f in enumerate(as_completed(futs)):
+            u, err = futs[f], f.exception()
+            if err is not None: failed.append(f"{u[0]} {u.key}: {type(err).__name__}: {err}")
+            if log: log(f"[{i+1}/{len(todo)} {time.time()-t0:.0f}s] {u[0]} {u.key}" + (f" FAILED: {err!r}" if err else ''))
+    if failed: raise RuntimeError(f"{len(failed)} unit(s) failed:\n" + '\n'.join(failed))
+    return len(todo)
+
+def collect_task(bt:BenchTask, work) -> dict|None:
+    "`bt`'s results from `work`, one entry per seed; `None` unless every unit of the task is there"
+    units = task_units(bt)
+    if not all(u.path(work).exists() for u in units): return None
+    t = bt.task
+    runs = []
+    for s in bt.seeds:
+        get = lambda kind, arg=None: read_json(Unit(bt.name, s, kind, arg).path(work))
+        runs.append(dict(get('curve'), seed=s, short={n: get('short', n) for n in SHORT_TESTS}, grid=[get('fit', lr) for lr in bt.grid],
+                         alternatives={n: get('alt', n) for n in ALTERNATIVES}, autolr=get('autolr')))
+    return dict(task=bt.name, family=t.family, schedule=t.schedule, epochs=t.epochs, default_lr=t.default_lr,
+                description=t.desc, loss=t.loss_name, metric=t.metric, grid=bt.grid, seeds=list(bt.seeds),
+                range_test=RANGE_TEST, runs=runs)
 
 def select_tasks(plan:list, tasks=None) -> list:
     "The `BenchTask`s of `plan` named in `tasks` (all when `None`); an unknown name is an error"
@@ -39,34 +112,3 @@ def select_tasks(plan:list, tasks=None) -> list:
     unknown = set(tasks) - {b.name for b in plan}
     if unknown: raise ValueError(f"Unknown tasks {sorted(unknown)}; the plan has {[b.name for b in plan]}")
     return [b for b in plan if b.name in tasks]
-
-def _task_result(bt:BenchTask, work:Path, quality:bool, log) -> dict|None:
-    "`bt`'s results from `work` when they match its grid and seeds, else run (and keep) them unless `quality` is off"
-    fn = work/f'{bt.name}.json'
-    res = read_json(fn) if fn.exists() else None
-    if res is not None and res['grid'] == bt.grid and res['seeds'] == list(bt.seeds): return res
-    if not quality: return None
-    if log: log(f"{bt.name}: {bt.task.desc}")
-    res = run_bench_task(bt, log)
-    save_json(res, fn)
-    return res
-
-def make_report(mode:str, results:list, cost:list) -> dict:
-    "The results file: environment, contestants, per-task info, summaries, overall, target, cost and the raw rows"
-    ov = overall(results) if results else {}
-    return dict(mode=mode, environment=environment(), contestants=CONTESTANTS, peers=PEERS,
-                tasks={res['task']: {k: v for k, v in res.items() if k != 'runs'} | dict(oracle_lrs=oracle_lrs(res)) for res in results},
-                summary={res['task']: summarize_task(res) for res in results}, overall=ov,
-                beats_peers=beats_peers(ov) if ov else {}, cost=cost, raw=results)
-
-def run_bench(quick:bool=False, tasks=None, work=None, out=None, cost:bool=True, quality:bool=True, log=print) -> dict:
-    "Run (or resume from `work`) the quick or full benchmark; write and return the results"
-    mode = 'quick' if quick else 'full'
-    work = Path(work or f'fastlrx_bench/{mode}')
-    results = [r for bt in select_tasks(bench_plan(quick), tasks) if (r := _task_result(bt, work, quality, log)) is not None]
-    cost_fn = work/'cost.json'
-    if cost and not cost_fn.exists():
-        save_json(measure_cost(widths=(16,) if quick else (16, 128), repeats=1 if quick else 3, log=log), cost_fn)
-    report = make_report(mode, results, read_json(cost_fn) if cost_fn.exists() else [])
-    if out: save_json(report, out)
-    return report

@@ -1,11 +1,11 @@
-"The one regret: how much worse training at a contestant's pick ends than the grid oracle of the same seed, and its summaries."
+"The one regret: how much worse training at a contestant's learning rate ends than the grid oracle of the same task and seed."
 from __future__ import annotations
 import math
 import numpy as np
-from .tasks import oracle_lr
-from .contestants import PEERS
 
-__all__ = ['relative_regret', 'lr_spread', 'score_task', 'oracle_lrs', 'summarize_task', 'overall', 'beats_peers']
+__all__ = ['LOSS_FLOOR', 'relative_regret', 'lr_spread', 'filled', 'value_at', 'oracle', 'rule_row', 'trained_row', 'stats', 'by']
+
+LOSS_FLOOR = 0.01  # a best loss counts as at least 1% of the untrained model's: near-perfect fits of tiny data blow up ratios
 
 def relative_regret(value:float, best:float, floor:float=0.0) -> float:
     "`(value - best) / max(best, floor)`; infinite when `value` is not finite"
@@ -14,62 +14,54 @@ def relative_regret(value:float, best:float, floor:float=0.0) -> float:
 
 def lr_spread(lrs) -> float:
     "Range of the finite learning rates `lrs` in decades (`log10(max/min)`), NaN when there are none"
-    lrs = [lr for lr in lrs if math.isfinite(lr) and lr > 0]
+    lrs = [lr for lr in lrs if lr is not None and math.isfinite(lr) and lr > 0]
     return float(np.log10(max(lrs) / min(lrs))) if lrs else math.nan
 
-def _finite_min(xs):
-    "The smallest finite value of `xs`, `inf` when there is none"
-    return min((x for x in xs if math.isfinite(x)), default=math.inf)
+def filled(grid:list, key:str='valid_loss') -> tuple:
+    "`(log10 lrs, values)` of a seed's grid rows, a diverged run's value replaced by the worst of the others (or the untrained loss)"
+    xs = np.log10([r['lr'] for r in grid])
+    ys = np.array([r[key] if math.isfinite(r[key]) and not r['diverged'] else math.nan for r in grid], dtype=np.float64)
+    worst = np.nanmax(ys) if np.isfinite(ys).any() else math.inf
+    if key == 'valid_loss': worst = max([worst] + [r['start_loss'] for r in grid if math.isfinite(r.get('start_loss', math.nan))])
+    ys = np.where(np.isfinite(ys), ys, worst)
+    o = np.argsort(xs)
+    return xs[o], ys[o]
 
-def _score_run(task:str, run:dict) -> list:
-    "One row per contestant of one seed's `run`"
-    fits = {r['lr']: r for r in run['fits']}
-    best_loss = _finite_min(r['valid_loss'] for r in run['grid'])
-    best_metric = _finite_min(r['metric'] for r in run['grid'])
-    rows = []
-    for name, lr in run['picks'].items():
-        fit = fits.get(lr, dict(valid_loss=math.inf, metric=math.inf))
-        rows.append(dict(task=task, seed=run['seed'], contestant=name, lr=lr, valid_loss=fit['valid_loss'],
-                         metric=fit['metric'], loss_regret=relative_regret(fit['valid_loss'], best_loss),
-                         metric_regret=relative_regret(fit['metric'], best_metric, floor=0.01)))
-    return rows
+def value_at(grid:list, lr:float, key:str='valid_loss') -> float:
+    "A seed's final `key` at `lr`, interpolated linearly in log10(lr) between grid rows (the end rows' values outside the grid)"
+    if lr is None or not (math.isfinite(lr) and lr > 0): return math.inf
+    xs, ys = filled(grid, key)
+    return float(np.interp(math.log10(lr), xs, ys))
 
-def score_task(res:dict) -> list:
-    "One row per seed and contestant: the pick, its loss and metric, and their regrets"
-    return [row for run in res['runs'] for row in _score_run(res['task'], run)]
+def oracle(grid:list) -> dict:
+    "The grid oracle of one seed: its learning rate, loss and best metric, and the loss floor of its regret"
+    xs, ys = filled(grid)
+    _, ms = filled(grid, 'metric')
+    start = float(np.median([r['start_loss'] for r in grid]))
+    return dict(lr=float(10 ** xs[np.argmin(ys)]), valid_loss=float(ys.min()), metric=float(ms.min()), floor=LOSS_FLOOR * abs(start))
 
-def oracle_lrs(res:dict) -> list:
-    "Per seed, the grid learning rate with the lowest final validation loss"
-    return [oracle_lr(run['grid']) for run in res['runs']]
+def rule_row(grid:list, lr:float) -> dict:
+    "Loss, metric and their regrets of training at `lr`, read off the seed's grid"
+    o, loss, met = oracle(grid), value_at(grid, lr), value_at(grid, lr, 'metric')
+    return dict(lr=lr, valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
+                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=False)
 
-def _stats(rows) -> dict:
-    "Median and worst loss and metric regret, LR spread and failures of `rows`"
+def trained_row(grid:list, row:dict) -> dict:
+    "Loss, metric and their regrets of a contestant that trained for itself (`row` as `Task.fit_at` returns it)"
+    o = oracle(grid)
+    loss = row['valid_loss'] if math.isfinite(row['valid_loss']) and not row.get('diverged') else math.inf
+    met = row['metric'] if math.isfinite(loss) else math.inf
+    return dict(lr=row.get('lr'), valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
+                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=True)
+
+def stats(rows:list) -> dict:
+    "Median and worst loss and metric regret, LR spread in decades and failures of `rows`"
     lr, mr = [r['loss_regret'] for r in rows], [r['metric_regret'] for r in rows]
     return dict(median=float(np.median(lr)), worst=max(lr), metric_median=float(np.median(mr)), metric_worst=max(mr),
-                spread=lr_spread(r['lr'] for r in rows), failed=sum(not math.isfinite(r['lr']) for r in rows))
+                spread=lr_spread(r['lr'] for r in rows), failed=sum(not math.isfinite(r['loss_regret']) for r in rows), n=len(rows))
 
-def _by_contestant(rows) -> dict:
-    "`rows` grouped by contestant, in order of first appearance"
+def by(rows:list, *keys) -> dict:
+    "`rows` grouped by the values of `keys`, in order of first appearance"
     groups = {}
-    for r in rows: groups.setdefault(r['contestant'], []).append(r)
+    for r in rows: groups.setdefault(tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]], []).append(r)
     return groups
-
-def summarize_task(res:dict) -> dict:
-    "For each contestant: median and worst regret over seeds (loss and metric), LR spread in decades, failures"
-    return {c: _stats(rows) for c, rows in _by_contestant(score_task(res)).items()}
-
-def _median_spread(per_task:list, c:str) -> float:
-    "Median over tasks of contestant `c`'s finite LR spread"
-    spreads = [t[c]['spread'] for t in per_task if c in t and math.isfinite(t[c]['spread'])]
-    return float(np.median(spreads)) if spreads else math.nan
-
-def overall(task_results:list) -> dict:
-    "Per contestant: median and worst regret over every task and seed, and the median over tasks of the LR spread"
-    per_task = [summarize_task(res) for res in task_results]
-    groups = _by_contestant(r for res in task_results for r in score_task(res))
-    return {c: {k: v for k, v in _stats(rows).items() if k != 'spread'} | dict(median_spread=_median_spread(per_task, c))
-            for c, rows in groups.items()}
-
-def beats_peers(summary:dict, name:str='recommended') -> dict:
-    "Whether contestant `name` has strictly lower median and worst loss regret than every peer"
-    return {k: all(summary[name][k] < summary[p][k] for p in PEERS) for k in ('median', 'worst')}

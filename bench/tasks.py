@@ -4,6 +4,8 @@ import math, tempfile, time
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd, torch
+from functools import partial
+from torch import nn
 from fastcore.basics import store_attr, using_attr
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
@@ -16,8 +18,8 @@ from fastai.optimizer import SGD
 from fastai.data.transforms import RandomSplitter
 from fastlrx.data import digits_dls, digits_cnn, pets_path, efficientnet_lite0, LITE0_STATS
 
-__all__ = ['RawLoss', 'is_diverged', 'Task', 'log_grid', 'lr_grid', 'median_losses', 'oracle_lr', 'good_lr_range',
-           'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'TASKS']
+__all__ = ['RawLoss', 'is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'lr_grid', 'median_losses', 'oracle_lr', 'good_lr_range',
+           'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS']
 
 class RawLoss(Callback):
     "Record the raw (unsmoothed) training loss of every batch in `self.losses`"
@@ -30,16 +32,33 @@ def is_diverged(valid_loss, start_loss:float) -> bool:
     "Whether a final validation loss is not finite or more than twice `start_loss`, the untrained model's"
     return valid_loss is None or not math.isfinite(valid_loss) or valid_loss > 2*start_loss
 
+SCHEDULES = ('one_cycle', 'fit', 'flat_cos', 'fine_tune')
+
+def train_with(learn, schedule:str, epochs:int, lr):
+    "Train `learn` with fastai's `schedule` for `epochs` at `lr` (`fine_tune`'s `base_lr`)"
+    if schedule == 'one_cycle': learn.fit_one_cycle(epochs, lr)
+    elif schedule == 'fit': learn.fit(epochs, lr)
+    elif schedule == 'flat_cos': learn.fit_flat_cos(epochs, lr)
+    elif schedule == 'fine_tune': learn.fine_tune(epochs, base_lr=lr)
+    else: raise ValueError(f"Unknown schedule {schedule!r}; choose one of {SCHEDULES}")
+
 class Task:
-    "A real training problem: a seeded learner factory and the schedule a learning rate is judged by"
+    "A real training problem: a seeded learner factory and the fastai schedule a learning rate is judged by"
     def __init__(self,
                  name:str,                  # Key in `TASKS`
                  get_learner:Callable,      # `get_learner(seed) -> Learner`, called after seeding
-                 train:Callable,            # `train(learn, lr)` runs the task's schedule at `lr`
+                 schedule:str,              # One of `SCHEDULES`
+                 epochs:int,                # Epochs of the fit (after `fine_tune`'s one frozen epoch)
+                 family:str,                # Tasks of one family share data and model; held out together
                  desc:str='',               # Model, data and schedule in words
                  metric:str='error_rate',   # Name of the (lower is better) metric `fit_at` reports
-                 loss_name:str='cross-entropy'):
+                 loss_name:str='cross-entropy',
+                 default_lr:float|None=None): # fastai's own default LR for this schedule
+        if schedule not in SCHEDULES: raise ValueError(f"Unknown schedule {schedule!r}; choose one of {SCHEDULES}")
         store_attr()
+        if default_lr is None: self.default_lr = 2e-3 if schedule == 'fine_tune' else 1e-3
+
+    def train(self, learn, lr): train_with(learn, self.schedule, self.epochs, lr)
 
     def __repr__(self): return f"Task({self.name!r}: {self.desc})"
 
@@ -50,15 +69,17 @@ class Task:
         learn.path = Path(tempfile.gettempdir())/'fastlrx'
         return learn
 
-    def fit_at(self, lr:float, seed:int=0) -> dict:
-        "Train a fresh learner at `lr` and return its final validation loss and metric"
+    def fit_at(self, lr:float, seed:int=0, cbs=()) -> dict:
+        "Train a fresh learner at `lr` (with callbacks `cbs`) and return its final validation loss, metric and training time"
         learn = self.make_learner(seed)
         with learn.no_bar(), learn.no_logging():
             start = float(learn.validate()[0])
-            with learn.added_cbs(TerminateOnNaNCallback()): self.train(learn, lr)
+            t0 = time.perf_counter()
+            with learn.added_cbs([TerminateOnNaNCallback(), *cbs]): self.train(learn, lr)
+            secs = time.perf_counter() - t0
             loss, *mets = map(float, learn.validate())
-        return dict(lr=lr, seed=seed, valid_loss=loss if math.isfinite(loss) else math.inf,
-                    metric=mets[0] if mets else math.nan, diverged=is_diverged(loss, start), start_loss=start)
+        return dict(lr=lr, seed=seed, valid_loss=loss if math.isfinite(loss) else math.inf, metric=mets[0] if mets else math.nan,
+                    diverged=is_diverged(loss, start), start_loss=start, secs=secs)
 
     def lr_curve(self, seed:int=0, num_it:int=100, start_lr:float=1e-7, end_lr:float=10) -> dict:
         "Run stock `lr_find` on a fresh learner and return the full curve"
@@ -173,26 +194,69 @@ def _wine_learner(seed):
     return tabular_learner(_tabular_dls(sklearn_frame('wine'), CategoryBlock(), bs=16), layers=[50], opt_func=SGD,
                            config=tabular_config(use_bn=False, bn_cont=False), metrics=error_rate)
 
-def _one_cycle(epochs):
-    "A task's `train`: `fit_one_cycle(epochs, lr)`"
-    return lambda learn, lr: learn.fit_one_cycle(epochs, lr)
+def _plain_cnn(width:int=16) -> nn.Sequential:
+    "`digits_cnn` without BatchNorm: convolutions with bias and ReLU"
+    def block(ni, nf, stride): return nn.Sequential(nn.Conv2d(ni, nf, 3, stride, 1), nn.ReLU())
+    return nn.Sequential(block(1, width, 1), block(width, 2*width, 2), block(2*width, 4*width, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4*width, 10))
 
-digits_task = Task('digits_cnn', _digits_learner, _one_cycle(3),
-                   desc="sklearn digits (1438 train / 359 valid, split by seed), 3-block BatchNorm CNN (width 16), "
-                        "Adam (fastai defaults), cross-entropy, bs 64, fit_one_cycle(3, lr)")
-pets_task = Task('pets_lite0', _pets_learner, lambda learn, lr: learn.fine_tune(2, base_lr=lr),
-                 desc="Oxford-IIIT Pets sample (296 train / 74 valid, 37 breeds), ImageNet-pretrained timm "
-                      "efficientnet_lite0 + fastai head, Resize(160) + aug_transforms(size=128, min_scale=0.75), bs 32, "
-                      "Adam, fine_tune(2, base_lr=lr); lr_find on the fresh frozen learner")
-cancer_task = Task('tabular_cancer', _cancer_learner, _one_cycle(5),
-                   desc="sklearn breast cancer (456 train / 113 valid, 30 continuous columns, Normalize), tabular_learner "
-                        "layers [200, 100], Adam, cross-entropy, bs 64, fit_one_cycle(5, lr)")
-diabetes_task = Task('diabetes_reg', _diabetes_learner, _one_cycle(5),
-                     desc="sklearn diabetes (354 train / 88 valid, 10 continuous columns, Normalize, standardised target), "
-                          "tabular_learner layers [200, 100], Adam, MSE, bs 64, fit_one_cycle(5, lr)",
-                     metric='rmse', loss_name='mse')
-wine_task = Task('wine_sgd', _wine_learner, lambda learn, lr: learn.fit(5, lr),
-                 desc="sklearn wine (143 train / 35 valid, 13 continuous columns, Normalize), MLP 13-50-3 without "
-                      "BatchNorm, plain SGD (no momentum, no weight decay), cross-entropy, bs 16, fit(5, lr) at constant lr")
+def _plain_cnn_learner(seed):
+    "The CNN without BatchNorm on digits, SGD with momentum 0.9, bs 32"
+    return Learner(digits_dls(bs=32, seed=seed), _plain_cnn(), loss_func=CrossEntropyLossFlat(), metrics=error_rate,
+                   opt_func=partial(SGD, mom=0.9))
 
-TASKS = {t.name: t for t in (digits_task, pets_task, cancer_task, diabetes_task, wine_task)}
+def _mlp_learner(seed):
+    "A 64-256-256-10 MLP on the digits pixels, AdamW (decoupled weight decay 0.1), bs 256"
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    return Learner(digits_dls(bs=256, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
+
+def _cancer_sgd_learner(seed):
+    "`tabular_learner` on breast cancer, SGD with momentum 0.9, bs 8"
+    from fastai.tabular.learner import tabular_learner
+    from fastai.data.block import CategoryBlock
+    return tabular_learner(_tabular_dls(sklearn_frame('breast_cancer'), CategoryBlock(), bs=8), layers=[200, 100],
+                           opt_func=partial(SGD, mom=0.9), metrics=error_rate)
+
+def _char_gru_learner(seed):
+    from .text import char_gru_learner
+    return char_gru_learner(seed)
+
+def _char_transformer_learner(seed):
+    from .text import char_transformer_learner
+    return char_transformer_learner(seed)
+
+_DIGITS = "sklearn digits (1438 train / 359 valid, split by seed)"
+_CANCER = "sklearn breast cancer (456 train / 113 valid, 30 continuous columns, Normalize)"
+_TEXT = "next character of the Python standard library's own sources (135k train / 15k valid characters, windows of 64)"
+
+def _digits_cnn(epochs): return Task('digits_cnn' if epochs == 3 else f'digits_cnn_{epochs}ep', _digits_learner, 'one_cycle', epochs, 'digits_cnn',
+    f"{_DIGITS}, 3-block BatchNorm CNN (width 16), Adam (fastai defaults), cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
+def _plain(epochs): return Task(f'digits_plain_{epochs}ep', _plain_cnn_learner, 'fit', epochs, 'digits_plain',
+    f"{_DIGITS}, the same CNN without BatchNorm, SGD with momentum 0.9, cross-entropy, bs 32, fit({epochs}, lr) at constant lr")
+def _mlp(epochs): return Task(f'digits_mlp_{epochs}ep', _mlp_learner, 'flat_cos', epochs, 'digits_mlp',
+    f"{_DIGITS}, MLP 64-256-256-10, AdamW (weight decay 0.1), cross-entropy, bs 256, fit_flat_cos({epochs}, lr)")
+def _gru(epochs): return Task(f'char_gru_{epochs}ep', _char_gru_learner, 'one_cycle', epochs, 'char_gru',
+    f"{_TEXT}, character GRU language model, Adam, cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
+
+digits_task = _digits_cnn(3)
+pets_task = Task('pets_lite0', _pets_learner, 'fine_tune', 2, 'pets_lite0',
+                 "Oxford-IIIT Pets sample (296 train / 74 valid, 37 breeds), ImageNet-pretrained timm "
+                 "efficientnet_lite0 + fastai head, Resize(160) + aug_transforms(size=128, min_scale=0.75), bs 32, "
+                 "Adam, fine_tune(2, base_lr=lr); lr_find on the fresh frozen learner")
+cancer_task = Task('tabular_cancer', _cancer_learner, 'one_cycle', 5, 'tabular_cancer',
+                   f"{_CANCER}, tabular_learner layers [200, 100], Adam, cross-entropy, bs 64, fit_one_cycle(5, lr)")
+diabetes_task = Task('diabetes_reg', _diabetes_learner, 'one_cycle', 5, 'diabetes_reg',
+                     "sklearn diabetes (354 train / 88 valid, 10 continuous columns, Normalize, standardised target), "
+                     "tabular_learner layers [200, 100], Adam, MSE, bs 64, fit_one_cycle(5, lr)", metric='rmse', loss_name='mse')
+def _wine(epochs): return Task('wine_sgd' if epochs == 5 else f'wine_sgd_{epochs}ep', _wine_learner, 'fit', epochs, 'wine_sgd',
+    "sklearn wine (143 train / 35 valid, 13 continuous columns, Normalize), MLP 13-50-3 without BatchNorm, "
+    f"plain SGD (no momentum, no weight decay), cross-entropy, bs 16, fit({epochs}, lr) at constant lr")
+wine_task = _wine(5)
+cancer_sgd_task = Task('cancer_sgd_bs8', _cancer_sgd_learner, 'one_cycle', 3, 'cancer_sgd',
+                       f"{_CANCER}, tabular_learner layers [200, 100], SGD with momentum 0.9, cross-entropy, bs 8, fit_one_cycle(3, lr)")
+transformer_task = Task('char_transformer', _char_transformer_learner, 'flat_cos', 2, 'char_transformer',
+                        f"{_TEXT}, 2-layer causal transformer language model, AdamW (weight decay 0.1), cross-entropy, bs 32, fit_flat_cos(2, lr)")
+
+TASKS = {t.name: t for t in (_digits_cnn(1), digits_task, _digits_cnn(9), pets_task, cancer_task, diabetes_task, _wine(2), wine_task, _wine(20),
+                             _plain(2), _plain(6), _plain(20), _mlp(2), _mlp(6), _mlp(24), cancer_sgd_task, _gru(1), _gru(4),
+                             transformer_task)}

@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/06_all.ipynb #cffd057d
+# %% ../nbs/06_all.ipynb #d97b1ac4
 from .suggest import *
 from .snapshot import *
 from .result import *
 from .finder import *
+from .groups import *
 from .autolr import *
-from . import suggest, snapshot, result, finder, autolr
-__all__ = [name for mod in (suggest, snapshot, result, finder, autolr) for name in mod.__all__]
+from . import suggest, snapshot, result, finder, groups, autolr
+__all__ = [name for mod in (suggest, snapshot, result, finder, groups, autolr) for name in mod.__all__]

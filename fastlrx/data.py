@@ -29,7 +29,7 @@ def digits_dls(bs:int=64, seed:int=0, valid_pct:float=0.2, device=None) -> DataL
     n_valid = int(len(x) * valid_pct)
     valid, train = idx[:n_valid], idx[n_valid:]
     dsets = [list(zip(x[i], y[i])) for i in (train, valid)]
-    return DataLoaders.from_dsets(*dsets, bs=bs, device=device)
+    return DataLoaders.from_dsets(*dsets, bs=bs, device=device, num_workers=0)  # in memory: workers only cost
 
 # %% ../nbs/07_data.ipynb #2e037200
 def digits_cnn(width:int=16) -> nn.Sequential:

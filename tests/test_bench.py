@@ -1,45 +1,75 @@
-"The benchmark in `bench/`: its peers behave like their libraries, its bookkeeping is right, the quick run works end to end, and the shipped results are what the docs say."
+"The benchmark in `bench/`: its peers behave like their libraries, its scoring and leave-one-family-out are right, the quick run works end to end, and the shipped results are what the docs say."
 import json, math, os, re, subprocess, sys
+from collections import Counter
 from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.learner import Learner
-from bench.tasks import cancer_task, digits_task, log_grid, oracle_lr, good_lr_range, is_diverged, sklearn_frame
-from bench.plan import BenchTask, with_budget, bench_plan
+from bench.tasks import TASKS, SCHEDULES, cancer_task, cancer_sgd_task, digits_task, wine_task, log_grid, is_diverged, sklearn_frame
+from bench.plan import bench_plan
 from bench.peers import lightning_suggestion, torch_optimizer, torch_lr_finder_run
-from bench.contestants import PEERS, CONTESTANTS
-from bench.score import relative_regret, lr_spread, summarize_task, overall, beats_peers
-from bench.run import run_bench
+from bench.contestants import CONTESTANTS, curve_args
+from bench.score import relative_regret, lr_spread, filled, value_at, oracle, rule_row, trained_row
+from bench.lofo import Tuned, choose, lofo_rows, objective
+from bench.evaluate import score_all, RECOMMENDED
+from bench.run import Unit, run_units, select_tasks
+from bench.alternatives import fit_alternative
 from bench.cost import COST_METHODS, _StopAfter
 from bench.store import save_json, read_json, load_results
-from bench.report import regret_table, cost_table
+from bench.report import regret_table, sweep_table
+from fastlrx.suggest import EDGE_FACTOR, CONSTANT_LR
+import fastlrx.suggest
 
 ROOT = Path(__file__).parent.parent
 
-def test_grid_and_oracle():
+def _grid(losses, lrs=(1e-3, 1e-2, 1e-1, 1.0)):
+    "Grid rows as `Task.fit_at` gives them"
+    return [dict(lr=lr, valid_loss=v, metric=v / 10, diverged=not math.isfinite(v) or v > 10, start_loss=2.3) for lr, v in zip(lrs, losses)]
+
+def test_grid_oracle_and_interpolation():
     grid = log_grid(1e-3, 1, 4)
     assert len(grid) == 13 and grid[0] == 1e-3 and grid[-1] == 1.0 and 0.0562341 in grid
-    rows = [dict(lr=lr, seed=s, valid_loss=v) for lr, vs in {1e-4: (0.9, 0.9), 1e-3: (0.5, 0.6), 1e-2: (0.45, 0.5),
-                                                            1e-1: (0.55, 0.6), 1.0: (math.nan, None)}.items()
-            for s, v in enumerate(vs)]
-    assert oracle_lr(rows) == 1e-2 and good_lr_range(rows) == (1e-3, 1e-1)
+    g = _grid([0.9, 0.5, 0.7, math.inf])
+    test = oracle(g)
+    assert test['lr'] == 1e-2 and test['valid_loss'] == 0.5 and test['metric'] == pytest.approx(0.05)
+    assert value_at(g, 10 ** -1.5) == pytest.approx(0.6)                 # halfway in log10(lr)
+    assert value_at(g, 1.0) == 2.3 and value_at(g, 10.) == 2.3           # a diverged run counts as untrained
+    assert value_at(g, 1e-5) == 0.9 and math.isinf(value_at(g, math.nan))
+    assert filled(_grid([0.9, 50., 0.5, 0.7]))[1][1] == 2.3              # finite but diverged (> 2x untrained) too
     assert is_diverged(math.inf, 1.0) and is_diverged(None, 1.0) and is_diverged(2.5, 1.0) and not is_diverged(1.5, 1.0)
 
-def test_plan_and_budgets():
-    bt = BenchTask(with_budget(digits_task, 9), 1e-4, 3.16)
-    assert bt.name == 'digits_cnn_9ep' and len(bt.grid) == 19 and bt.task.desc.endswith('fit_one_cycle(9, lr)')
-    assert [b.name for b in bench_plan(quick=True)] == ['digits_cnn', 'tabular_cancer', 'diabetes_reg', 'wine_sgd']
-    assert all(b.per_decade >= 4 and len(b.seeds) >= 3 for b in bench_plan())
-    assert 'target' in sklearn_frame('wine').columns
+def test_regret_rows():
+    g = _grid([0.9, 0.5, 0.7, math.inf])
+    r = rule_row(g, 1e-1)
+    assert r['loss_regret'] == pytest.approx(0.4) and r['metric_regret'] == pytest.approx(0.4) and not r['trained']
+    t = trained_row(g, dict(lr=3e-2, valid_loss=0.45, metric=0.05, diverged=False))
+    assert t['loss_regret'] == pytest.approx(-0.1) and t['trained']
+    assert trained_row(g, dict(lr=None, valid_loss=0.4, metric=0.05, diverged=True))['loss_regret'] == math.inf
+    assert relative_regret(0.02, 0.0, floor=0.01) == pytest.approx(2.0) and relative_regret(math.nan, 1.0) == math.inf
+    assert lr_spread([1e-4, 1e-2]) == pytest.approx(2.0) and math.isnan(lr_spread([]))
+
+def test_the_suite_varies_every_axis_the_issue_names():
+    plan = bench_plan()
+    tasks = [b.task for b in plan]
+    assert len(plan) >= 12 and all(b.per_decade >= 4 and len(b.seeds) >= 3 for b in plan)
+    assert {t.schedule for t in tasks} == set(SCHEDULES)
+    assert min(t.epochs for t in tasks) == 1 and max(t.epochs for t in tasks) >= 20
+    fams = Counter(t.family for t in tasks)
+    assert len(fams) >= 8 and sum(n > 1 for n in fams.values()) >= 3, "families with several budgets"
+    for old in ('digits_cnn', 'pets_lite0', 'tabular_cancer', 'diabetes_reg', 'wine_sgd'): assert old in TASKS
+    text = ' '.join(t.desc for t in tasks)
+    for words in ('MLP', 'BatchNorm CNN', 'without BatchNorm', 'pretrained', 'GRU', 'transformer', 'AdamW', 'momentum 0.9',
+                  'plain SGD', 'bs 8', 'bs 256'): assert words in text, words
+    assert [b.name for b in bench_plan(quick=True)] == ['digits_mlp_2ep', 'cancer_sgd_bs8']
     with pytest.raises(ValueError, match='Unknown dataset'): sklearn_frame('nope')
+    with pytest.raises(ValueError, match="Unknown tasks \\['nope'\\]"): select_tasks(plan, ['nope'])
 
 def test_lightning_rule_matches_its_definition():
     "The most negative d loss / d lr (linear lr), after skipping 10 points at the start and 1 at the end"
     lrs = np.logspace(-7, 1, 100)
-    loss = np.ones(100); loss[40:] = 0.5           # one step down, between lrs[39] and lrs[40]
+    loss = np.ones(100); loss[40:] = 0.5
     grad = np.gradient(loss[10:-1], lrs[10:-1])
     assert lightning_suggestion(lrs, loss) == pytest.approx(lrs[10:-1][grad.argmin()])
-    assert lightning_suggestion(lrs, loss) in (lrs[39], lrs[40])
-    loss[50:] = np.nan                              # non-finite losses are dropped, as Lightning does
+    loss[50:] = np.nan
     assert lightning_suggestion(lrs, loss) in (lrs[39], lrs[40])
     assert math.isnan(lightning_suggestion(lrs[:11], loss[:11]))
 
@@ -48,49 +78,56 @@ def test_torch_lr_finder_runs_on_tabular_batches_and_restores_weights():
     before = {k: v.clone() for k, v in learn.model.state_dict().items()}
     res = torch_lr_finder_run(learn, num_it=30)
     assert 1e-7 <= res['lr'] <= 10 and len(res['lrs']) == len(res['losses']) > 0
-    assert res['lrs'][0] == pytest.approx(1e-7)
     for k, v in learn.model.state_dict().items(): assert torch.equal(v, before[k]), k
 
-def test_torch_optimizer_mirrors_fastai_defaults():
-    learn = digits_task.make_learner(0)
-    opt = torch_optimizer(learn, 1e-3)
-    assert isinstance(opt, torch.optim.AdamW)
-    g = opt.param_groups[0]
+def test_torch_optimizer_mirrors_fastai():
+    g = torch_optimizer(digits_task.make_learner(0), 1e-3).param_groups[0]
     assert (g['betas'], g['eps'], g['weight_decay']) == ((0.9, 0.99), 1e-5, 0.01)
+    sgd = torch_optimizer(cancer_sgd_task.make_learner(0), 1e-3)
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]['momentum'] == 0.9
+    learn = digits_task.make_learner(0)
     with pytest.raises(ValueError, match='No torch equivalent'):
         torch_optimizer(Learner(learn.dls, learn.model, loss_func=learn.loss_func, opt_func=lambda *a, **k: None), 1e-3)
 
-def test_regret_and_spread():
-    assert relative_regret(1.5, 1.0) == pytest.approx(0.5)
-    assert relative_regret(math.nan, 1.0) == math.inf
-    assert relative_regret(0.02, 0.0, floor=0.01) == pytest.approx(2.0)
-    assert lr_spread([1e-4, 1e-2]) == pytest.approx(2.0)
-    assert math.isnan(lr_spread([]))
-
-def _toy(picks_by_seed):
-    grid = [dict(lr=1e-3, valid_loss=1.0, metric=0.2), dict(lr=1e-2, valid_loss=0.5, metric=0.1)]
+def _toy_runs():
+    "Two families whose best LR is 0.1x and 1x the stable edge (1.0) of the same curve"
+    lrs, n = np.logspace(-7, 1, 100), 100
+    raw = 2.3 - 2 / (1 + np.exp(-3 * (np.log10(lrs) + 3))) + np.exp(4 * np.log10(lrs))
+    avg, losses = 0., []
+    for k, l in enumerate(raw, 1): avg = 0.98 * avg + 0.02 * l; losses.append(avg / (1 - 0.98 ** k))
+    grid_lrs = log_grid(1e-3, 10, 4)
     runs = []
-    for seed, picks in enumerate(picks_by_seed):
-        fits = grid + [dict(lr=lr, valid_loss=0.5 * (1 + lr), metric=0.1) for lr in picks.values()
-                       if math.isfinite(lr) and lr not in (1e-3, 1e-2)]
-        runs.append(dict(seed=seed, picks=picks, grid=grid, fits=fits))
-    return dict(task='toy', runs=runs)
+    for fam, best in (('a', 0.1), ('b', 1.0)):
+        for s in range(2):
+            g = [dict(lr=lr, valid_loss=0.1 + abs(math.log10(lr / best)), metric=0.1, diverged=False, start_loss=2.3) for lr in grid_lrs]
+            runs.append(dict(task=fam, family=fam, seed=s, lrs=lrs.tolist(), losses=losses, num_it=n, grid=g))
+    return runs
 
-def test_scores_summaries_and_target():
-    res = _toy([dict(valley=1e-3, recommended=0.2), dict(valley=1e-2, recommended=0.4)])
-    s = summarize_task(res)
-    assert s['valley']['median'] == pytest.approx(0.5) and s['valley']['worst'] == pytest.approx(1.0)
-    assert s['recommended']['worst'] == pytest.approx(0.4) and s['valley']['spread'] == pytest.approx(1.0)
-    assert s['valley']['metric_worst'] == pytest.approx(1.0)
-    o = overall([res, res])
-    assert o['recommended']['median'] == pytest.approx(0.3)
-    peers = {p: dict(median=1.0, worst=2.0) for p in PEERS}
-    assert beats_peers(peers | dict(recommended=dict(median=0.5, worst=1.0))) == dict(median=True, worst=True)
-    assert beats_peers(peers | dict(recommended=dict(median=1.0, worst=1.0))) == dict(median=False, worst=True)
+def test_leave_one_family_out_never_sees_the_family():
+    runs = _toy_runs()
+    rule = Tuned('scale', lambda r, f: f, [dict(f=0.1), dict(f=1.0)])
+    rows, chosen = lofo_rows(rule, runs)
+    assert chosen == dict(a=dict(f=1.0), b=dict(f=0.1)), "each family gets the constant that suits the other"
+    assert all(r['loss_regret'] > 0 for r in rows)
+    assert choose(rule, [r for r in runs if r['family'] == 'a']) == dict(f=0.1)
+    assert objective(rule.rows(runs, dict(f=0.1))) == pytest.approx(1.5), "family means of regrets capped at 3: (0 + 3) / 2"
 
-def test_a_rule_without_a_pick_counts_as_infinite_regret():
-    s = summarize_task(_toy([dict(valley=math.nan)]))['valley']
-    assert (s['failed'], s['median'], s['worst']) == (1, math.inf, math.inf)
+def test_recommended_rule_reads_the_edge_like_the_library():
+    r = dict(_toy_runs()[0])
+    lr = RECOMMENDED.pick(r, factor=0.15)
+    assert lr == pytest.approx(fastlrx.suggest.edge(*curve_args(r), factor=0.15)[0])
+
+def test_alternatives_train_and_name_themselves():
+    res = fit_alternative(wine_task, 'prodigy', 0)
+    assert math.isfinite(res['valid_loss']) and res['secs'] > 0
+    with pytest.raises(ValueError, match='schedulefree'): fit_alternative(wine_task, 'adam', 0)
+
+def test_units_resume(tmp_path):
+    u = Unit('wine_sgd', 1, 'fit', 0.01)
+    assert u.key == 'fit_s1_0.01' and u.path(tmp_path) == tmp_path/'wine_sgd'/'fit_s1_0.01.json'
+    save_json(dict(done=True), u.path(tmp_path))
+    assert run_units([u], tmp_path, procs=1, log=None) == 0
+    assert Unit('wine_sgd', 0, 'alt', 'prodigy').key == 'alt_s0_prodigy'
 
 def test_json_round_trip_keeps_non_finite_numbers(tmp_path):
     obj = dict(a=[math.inf, -math.inf, 1.0], b=dict(c=math.nan))
@@ -99,9 +136,6 @@ def test_json_round_trip_keeps_non_finite_numbers(tmp_path):
     back = read_json(tmp_path/'r.json')
     assert back['a'] == [math.inf, -math.inf, 1.0] and math.isnan(back['b']['c'])
 
-def test_unknown_task_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="Unknown tasks \\['nope'\\]"): run_bench(quick=True, tasks=['nope'], work=tmp_path)
-
 def test_plain_steps_skip_validation_and_stop_on_time():
     learn = digits_task.make_learner(0)
     cb = _StopAfter(7)
@@ -109,25 +143,23 @@ def test_plain_steps_skip_validation_and_stop_on_time():
     assert cb.count == 7 and learn.recorder.values == []
 
 def test_quick_benchmark_runs_and_prints_the_tables(tmp_path):
-    "The CI smoke test: the quick run from the shell, every task and contestant in the tables and the JSON"
+    "The CI smoke test: the quick run from the shell, in 2 processes; every task and contestant in the tables and the JSON"
     out, env = tmp_path/'quick.json', {**os.environ, 'PYTHONPATH': str(ROOT), 'MPLBACKEND': 'Agg'}
     r = subprocess.run([sys.executable, '-m', 'bench', '--quick', '--work', 'work', '--out', str(out), '--plot', 'quick.png'],
-                       capture_output=True, text=True, timeout=1200, cwd=tmp_path, env=env)
+                       capture_output=True, text=True, timeout=1500, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     rep = read_json(out)
     tasks = [b.name for b in bench_plan(quick=True)]
-    assert list(rep['summary']) == tasks and set(rep['environment']) >= {'cpu', 'torch', 'fastai', 'torch_lr_finder'}
+    assert list(rep['tasks']) == tasks and set(rep['environment']) >= {'cpu', 'torch', 'fastai', 'torch_lr_finder'}
     for c in CONTESTANTS:
-        assert re.search(rf'^\| \**{c}\** \| ', r.stdout, re.M), c
-        assert all(c in s for s in rep['summary'].values())
-    for t in tasks: assert f'### {t}:' in r.stdout
+        assert re.search(rf'^\| \**{re.escape(c)}\** \| ', r.stdout, re.M), c
+        assert {row['task'] for row in rep['rows'] if row['contestant'] == c} == set(tasks), c
+    assert [c['task'] for c in rep['autolr_cost']] == tasks and all(c['ratio'] > 0 for c in rep['autolr_cost'])
     assert {row['method'] for row in rep['cost']} == set(COST_METHODS)
-    assert all(row['bytes_written'] == 0 for row in rep['cost'] if row['method'].startswith('lr_find_plus'))
     assert (tmp_path/'quick.png').stat().st_size > 10_000
-    # a second run reuses the per-task results instead of training again
-    r2 = subprocess.run([sys.executable, '-m', 'bench', '--quick', '--work', 'work', '--out', str(out), '--no-quality'],
+    r2 = subprocess.run([sys.executable, '-m', 'bench', '--quick', '--work', 'work', '--out', str(out), '--no-run'],
                         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
-    assert r2.returncode == 0 and read_json(out)['summary'] == rep['summary']
+    assert r2.returncode == 0 and read_json(out)['overall'] == rep['overall'], "a second run reuses every unit"
 
 # The results that ship with fastlrx (the docs page and the README render them)
 
@@ -135,27 +167,26 @@ def test_quick_benchmark_runs_and_prints_the_tables(tmp_path):
 def shipped(): return load_results('full')
 
 def test_shipped_results_cover_the_issue(shipped):
-    tasks = shipped['tasks']
-    bases = {re.sub(r'_\d+ep$', '', t) for t in tasks}
-    assert len(bases) >= 5 and len(tasks) > len(bases), "five real tasks, one of them at several budgets"
-    for t, info in tasks.items():
+    assert len(shipped['tasks']) >= 12 and shipped['mode'] == 'full'
+    for t, info in shipped['tasks'].items():
         assert len(info['seeds']) >= 3, t
-        steps = np.diff(np.log10(info['grid']))
-        assert steps.max() <= 0.25 + 1e-3, f"{t}: grid coarser than 4 points per decade"
-    assert set(shipped['contestants']) == set(CONTESTANTS) and set(shipped['peers']) == set(PEERS)
-    assert {r['method'] for r in shipped['cost']} == set(COST_METHODS)
+        assert np.diff(np.log10(info['grid'])).max() <= 0.25 + 1e-3, f"{t}: grid coarser than 4 points per decade"
+    assert set(shipped['overall']) >= set(CONTESTANTS) and {r['method'] for r in shipped['cost']} == set(COST_METHODS)
     assert {'cpu', 'cores', 'torch', 'fastai', 'torch_lr_finder', 'date'} <= set(shipped['environment'])
 
-def test_shipped_summaries_follow_from_the_raw_rows(shipped):
-    "Tables and target are recomputed from the raw rows by the current scoring code"
-    assert {r['task']: summarize_task(r) for r in shipped['raw']} == shipped['summary']
-    assert overall(shipped['raw']) == shipped['overall']
-    assert beats_peers(shipped['overall']) == shipped['beats_peers']
+def test_shipped_rows_follow_from_the_raw_results(shipped):
+    "Every rule's picks and regrets are recomputed from the shipped curves and grids by the current code"
+    again = score_all(shipped['raw'])
+    key = lambda r: (r['contestant'], r['task'], r['seed'])
+    old = {key(r): r for r in shipped['rows']}
+    for r in again['rows']: assert r == old[key(r)], key(r)
+    assert again['constants'] == shipped['constants']
 
-def test_unknown_results_name_is_a_clear_error():
-    with pytest.raises(ValueError, match='No benchmark results named'): load_results('nope')
+def test_fastlrx_ships_the_constants_fitted_on_the_whole_suite(shipped):
+    c = shipped['constants']
+    assert EDGE_FACTOR == c['recommended']['all_families']['factor'] == c['planned']['all_families']['factor']
+    assert CONSTANT_LR == (c['planned']['all_families']['k'], c['planned']['all_families']['alpha'])
 
-def test_readme_quotes_the_shipped_overall_table(shipped):
+def test_readme_quotes_the_shipped_tables(shipped):
     readme = (ROOT/'README.md').read_text()
-    assert regret_table(shipped['overall'], 'median_spread') in readme
-    assert cost_table([r for r in shipped['cost'] if r['width'] == 128]) in readme
+    assert regret_table(shipped) in readme and sweep_table(shipped) in readme

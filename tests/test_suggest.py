@@ -5,8 +5,8 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from fastai.callback.schedule import valley
 from fastlrx.all import *
 
-FUNCS = [curvature, steepest, divergence, recommended, ensemble(curvature, steepest, divergence, valley),
-         ensemble(steepest, divergence, agg='gmean')]
+FUNCS = [curvature, steepest, divergence, edge, recommended, planned(20, 50, 'fit'), variant(planned(2, 10, 'one_cycle'), 'planned_short'),
+         ensemble(curvature, steepest, divergence, valley), ensemble(steepest, divergence, agg='gmean')]
 ids = [suggestion_name(f) for f in FUNCS]
 
 def check(func, lrs, losses, num_it=100):
@@ -28,10 +28,17 @@ def valley_curve(n=100, noise=0.0, seed=0, lo=-7, hi=1):
     loss = 2.3 - 1.5 / (1 + np.exp(-(x + 3) * 2)) + np.exp(2.5 * (x + 1))
     return lrs, loss + np.random.default_rng(seed).normal(0, noise, n)
 
+def lr_find_curve(n=100, noise=0.0, seed=0):
+    "What `lr_find` passes a suggestion function for a `valley_curve` of `n` batch losses: fastai's smoothed loss, trimmed"
+    lrs, raw = valley_curve(n, noise, seed)
+    avg, smoothed = 0., []
+    for k, l in enumerate(raw, 1): avg = 0.98 * avg + 0.02 * l; smoothed.append(avg / (1 - 0.98 ** k))
+    return lrs[n // 10:n - 5], np.array(smoothed[n // 10:n - 5])
+
 @pytest.mark.parametrize('func', FUNCS, ids=ids)
 @pytest.mark.parametrize('kind', ['list', 'numpy', 'tensor', 'float32'])
 def test_input_types(func, kind):
-    lrs, losses = valley_curve()
+    lrs, losses = lr_find_curve()
     conv = dict(list=lambda a: a.tolist(), numpy=lambda a: a, tensor=torch.tensor, float32=lambda a: torch.tensor(a, dtype=torch.float32))[kind]
     lr = check(func, conv(lrs), conv(losses))
     assert lr is not None and 1e-5 < lr < 1e-1, lr
@@ -75,8 +82,8 @@ def test_not_increasing_lrs(func):
 
 @pytest.mark.parametrize('func', FUNCS, ids=ids)
 def test_noisy_curves_stay_near_the_clean_pick(func):
-    clean = check(func, *valley_curve())
-    picks = [check(func, *valley_curve(noise=0.15, seed=s)) for s in range(5)]
+    clean = check(func, *lr_find_curve())
+    picks = [check(func, *lr_find_curve(noise=0.3, seed=s)) for s in range(5)]
     assert all(p is not None for p in picks)
     assert np.abs(np.log10(picks) - np.log10(clean)).max() < 1.0, (clean, picks)
 
@@ -97,10 +104,10 @@ def test_property_any_curve(n, lo, span, data, scale, offset):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), noise=st.floats(0, 0.5), n=st.integers(20, 400))
 def test_property_range_test_shapes(seed, noise, n):
-    "On range-test-shaped curves, every function gives an LR before the divergence"
-    lrs, losses = valley_curve(n=n, noise=noise, seed=seed)
+    "On the curves `lr_find` passes, every function gives an LR before the divergence"
+    lrs, losses = lr_find_curve(n=n, noise=noise, seed=seed)
     for func in FUNCS:
-        lr = check(func, lrs, losses)
+        lr = check(func, lrs, losses, num_it=n)
         assert lr is not None and lr < 1, (suggestion_name(func), lr)
 
 def test_after_training_like_fastai_issue_3658():

@@ -1,0 +1,117 @@
+"Every contestant's learning rate and regret on every task and seed; fastlrx's fitted rules scored leave-one-family-out."
+from __future__ import annotations
+import math
+import numpy as np
+from fastlrx.suggest import stable_edge, planned_factor
+from .contestants import FASTAI_RULES, recommended_v01, curve_args, rule_pick, lightning_pick
+from .score import rule_row, trained_row, filled, stats
+from .lofo import Tuned, choose, lofo_rows, objective
+
+__all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'AUTOLR_REPLAY', 'score_all',
+           'short_tests', 'fixed_lr_floor']
+
+EDGE_FACTORS = [float(f"{10 ** (i / 8):.4g}") for i in range(-16, 1)]  # 0.01 .. 1, 8 per decade
+CORRECTIONS = [float(f"{10 ** (i / 8):.4g}") for i in range(-8, 9)]  # k: 0.1 .. 10
+ALPHAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+
+def flat_runs(results:list) -> list:
+    "One record per task and seed: the task's plan and family with the seed's curves, grid and trained contestants"
+    return [dict(run, task=res['task'], family=res['family'], schedule=res['schedule'], epochs=res['epochs'],
+                 default_lr=res['default_lr']) for res in results for run in res['runs']]
+
+def edge_of(curve:dict) -> tuple:
+    "`(stable edge, lowest LR, highest LR)` of a recorded curve as `lr_find` would pass it; NaNs when the rule cannot read it"
+    lrs, losses, n = curve_args(curve)
+    try: return stable_edge(lrs, losses, n), float(lrs[0]), float(lrs[-1])
+    except ValueError: return math.nan, math.nan, math.nan
+
+def _edge(r:dict, curve_key:str='') -> tuple:
+    "The edge of run `r`'s stock curve (or of its `AutoLR` curve), cached in the record"
+    key = f'_edge{curve_key}'
+    if key not in r: r[key] = edge_of(r[curve_key] if curve_key else r)
+    return r[key]
+
+def _clipped(edge:tuple, factor:float) -> float:
+    e, lo, hi = edge
+    return float(np.clip(e * factor, lo, hi)) if math.isfinite(e) else math.nan
+
+def _steps(r:dict) -> int: return (r['epochs'] + (r['schedule'] == 'fine_tune')) * r['steps_per_epoch']
+def _phi(r:dict) -> float: return 1. if r['schedule'] == 'fit' else 0.
+
+RECOMMENDED = Tuned('recommended', lambda r, factor: _clipped(_edge(r), factor), [dict(factor=f) for f in EDGE_FACTORS])
+"The default rule, `edge`, read off one stock `lr_find`: its one constant is the factor"
+
+class _Planned(Tuned):
+    "`planned`: `recommended`'s factor, corrected by `(k, alpha)` on the constant-LR part; on the stock curve, or `AutoLR`'s own"
+    def __init__(self, name, curve_key=''):
+        super().__init__(name, self._pick, None)
+        self.curve_key = curve_key
+    def _pick(self, r, factor, k, alpha):
+        if self.curve_key: steps, phi = r[self.curve_key]['steps'], r[self.curve_key]['final_frac']
+        else: steps, phi = _steps(r), _phi(r)
+        return _clipped(_edge(r, self.curve_key), planned_factor(steps, phi, factor, (k, alpha)))
+
+def _choose_planned(rule, runs) -> dict:
+    "`planned`'s constants: the factor as `recommended` chooses it on all `runs`, then `(k, alpha)` on their constant-LR tasks"
+    factor = choose(RECOMMENDED, runs)['factor']
+    const = [r for r in runs if _phi(r) == 1.]
+    if not const: return dict(factor=factor, k=1., alpha=0.)
+    k, alpha = min(((k, a) for a in ALPHAS for k in CORRECTIONS),
+                   key=lambda p: objective(rule.rows(const, dict(factor=factor, k=p[0], alpha=p[1]))))
+    return dict(factor=factor, k=k, alpha=alpha)
+
+PLANNED_RULE = _Planned('planned')
+AUTOLR_REPLAY = _Planned('AutoLR', curve_key='autolr')
+
+def _lofo(rule, runs):
+    "Leave-one-family-out rows and chosen constants of `rule`"
+    if not isinstance(rule, _Planned): return lofo_rows(rule, runs)
+    rows, chosen = [], {}
+    for fam in dict.fromkeys(r['family'] for r in runs):
+        chosen[fam] = _choose_planned(rule, [r for r in runs if r['family'] != fam])
+        rows += rule.rows([r for r in runs if r['family'] == fam], chosen[fam])
+    return rows, chosen
+
+def _row(r, name, row): return dict(row, task=r['task'], family=r['family'], seed=r['seed'], contestant=name)
+
+def score_all(results:list) -> dict:
+    "Rows of every contestant on every run, and the constants of fastlrx's rules: per held-out family and on the whole suite"
+    runs = flat_runs(results)
+    rows = []
+    for r in runs:
+        g = r['grid']
+        for name, f in FASTAI_RULES.items(): rows.append(_row(r, name, rule_row(g, rule_pick(f, r))))
+        rows.append(_row(r, 'lightning', rule_row(g, lightning_pick(r))))
+        rows.append(_row(r, 'torch_lr_finder', rule_row(g, r['torch_lr_finder'])))
+        rows.append(_row(r, 'fastai_default', rule_row(g, r['default_lr'])))
+        for n, alt in r['alternatives'].items(): rows.append(_row(r, n, trained_row(g, alt)))
+        rows.append(_row(r, 'recommended_v0.1', rule_row(g, rule_pick(recommended_v01, r))))
+        rows.append(_row(r, 'AutoLR_as_run', trained_row(g, r['autolr'])))
+    constants = {}
+    for rule in (RECOMMENDED, PLANNED_RULE, AUTOLR_REPLAY):
+        lofo, chosen = _lofo(rule, runs)
+        rows += [dict(row, contestant=rule.name) for row in lofo]
+        whole = _choose_planned(rule, runs) if isinstance(rule, _Planned) else choose(rule, runs)
+        constants[rule.name] = dict(per_family=chosen, all_families=whole)
+    return dict(rows=rows, constants=constants)
+
+def short_tests(results:list) -> dict:
+    "`planned`'s leave-one-family-out stats when it reads stock range tests of 25, 50 and 100 steps, constants refitted for each"
+    runs, out = flat_runs(results), {}
+    for n in (*sorted(results[0]['runs'][0]['short'], key=int), 100):
+        key = '' if n == 100 else f'short{n}'
+        if key:
+            for r in runs: r[key] = dict(r['short'][n], steps=_steps(r), final_frac=_phi(r))
+        out[int(n)] = stats(_lofo(_Planned('planned', curve_key=key), runs)[0])
+    return out
+
+def fixed_lr_floor(results:list) -> list:
+    "Rows of the best single grid LR per task (lowest median loss over its seeds): the regret a rule has even when it is right on average"
+    rows = []
+    for res in results:
+        lrs = res['grid']
+        meds = [np.median([np.interp(math.log10(lr), *filled(run['grid'])) for run in res['runs']]) for lr in lrs]
+        best = lrs[int(np.argmin(meds))]
+        for run in res['runs']:
+            rows.append(dict(rule_row(run['grid'], best), task=res['task'], family=res['family'], seed=run['seed'], contestant='best_fixed_lr'))
+    return rows
