@@ -145,7 +145,7 @@ def short_tests_table(report:dict) -> str:
 def autolr_cost_table(report:dict) -> str:
     "Markdown: per task, the fit's seconds without and with `AutoLR` (median over seeds) and their ratio"
     head = '| task | epochs | first fit steps | range-test steps | fit s | with AutoLR s | ratio |\n|---|---|---|---|---|---|---|'
-    rows = [f"| {c['task']} | {c['epochs']} | {c['steps']} | {c['num_it']}{' (+4 slice tests)' if c['discriminative'] else ''} | {c['plain_secs']:.2f} | {c['autolr_secs']:.2f} | "
+    rows = [f"| {c['task']} | {c['epochs']} | {c['steps']} | {c['num_it']}{' (+ one per ratio, unfrozen fit)' if c['discriminative'] else ''} | {c['plain_secs']:.2f} | {c['autolr_secs']:.2f} | "
             f"{c['ratio']:.2f} |" for c in report['autolr_cost']]
     return '\n'.join([head, *rows])
 
