@@ -7,7 +7,7 @@ from fastlrx.suggest import steepest, depth, trough, ensemble
 from .peers import lightning_suggestion
 from .alternatives import ALTERNATIVES as OPTIMIZERS
 
-__all__ = ['FASTAI_RULES', 'PEERS', 'ALTERNATIVES', 'FASTLRX', 'CONTESTANTS', 'recommended_v01', 'curve_args', 'rule_pick', 'plan_of']
+__all__ = ['FASTAI_RULES', 'PEERS', 'ALTERNATIVES', 'FASTLRX', 'CONTESTANTS', 'recommended_v01', 'curve_args', 'rule_pick', 'lightning_pick']
 
 FASTAI_RULES = dict(minimum=minimum, steep=steep, slide=slide, valley=valley)
 PEERS = (*FASTAI_RULES, 'lightning', 'torch_lr_finder')
@@ -30,10 +30,6 @@ def rule_pick(func, curve:dict) -> float:
         try: lr = float(func(*curve_args(curve))[0])
         except Exception: return math.nan
     return lr if math.isfinite(lr) and lr > 0 else math.nan
-
-def plan_of(task:dict, curve:dict) -> dict:
-    "The planned fit of a task, as `fastlrx.suggest.planned` takes it"
-    return dict(epochs=task['epochs'], steps_per_epoch=curve['steps_per_epoch'], schedule=task['schedule'])
 
 def lightning_pick(curve:dict) -> float:
     "Lightning's rule on the whole recorded curve"

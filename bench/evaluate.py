@@ -5,7 +5,7 @@ import numpy as np
 from fastlrx.suggest import stable_edge, planned_factor
 from .contestants import FASTAI_RULES, recommended_v01, curve_args, rule_pick, lightning_pick
 from .score import rule_row, trained_row, filled, stats
-from .lofo import Tuned, choose, lofo_rows, objective
+from .lofo import Tuned, lofo_rows, objective
 
 __all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'AUTOLR_REPLAY', 'score_all',
            'short_tests', 'fixed_lr_floor']
@@ -42,7 +42,7 @@ RECOMMENDED = Tuned('recommended', lambda r, factor: _clipped(_edge(r), factor),
 "The default rule, `edge`, read off one stock `lr_find`: its one constant is the factor"
 
 class _Planned(Tuned):
-    "`planned`: `recommended`'s factor, corrected by `(k, alpha)` on the constant-LR part; on the stock curve, or `AutoLR`'s own"
+    "`planned`: `recommended`'s factor corrected by `(k, alpha)` on the constant-LR part, read off the stock curve or `AutoLR`'s own"
     def __init__(self, name, curve_key=''):
         super().__init__(name, self._pick, None)
         self.curve_key = curve_key
@@ -50,27 +50,17 @@ class _Planned(Tuned):
         if self.curve_key: steps, phi = r[self.curve_key]['steps'], r[self.curve_key]['final_frac']
         else: steps, phi = _steps(r), _phi(r)
         return _clipped(_edge(r, self.curve_key), planned_factor(steps, phi, factor, (k, alpha)))
-
-def _choose_planned(rule, runs) -> dict:
-    "`planned`'s constants: the factor as `recommended` chooses it on all `runs`, then `(k, alpha)` on their constant-LR tasks"
-    factor = choose(RECOMMENDED, runs)['factor']
-    const = [r for r in runs if _phi(r) == 1.]
-    if not const: return dict(factor=factor, k=1., alpha=0.)
-    k, alpha = min(((k, a) for a in ALPHAS for k in CORRECTIONS),
-                   key=lambda p: objective(rule.rows(const, dict(factor=factor, k=p[0], alpha=p[1]))))
-    return dict(factor=factor, k=k, alpha=alpha)
+    def choose(self, runs:list) -> dict:
+        "The factor as `recommended` chooses it on all `runs`, then `(k, alpha)` on their constant-LR tasks (exact: no task mixes the two)"
+        factor = RECOMMENDED.choose(runs)['factor']
+        const = [r for r in runs if _phi(r) == 1.]
+        if not const: return dict(factor=factor, k=1., alpha=0.)
+        k, alpha = min(((k, a) for a in ALPHAS for k in CORRECTIONS),
+                       key=lambda p: objective(self.rows(const, dict(factor=factor, k=p[0], alpha=p[1]))))
+        return dict(factor=factor, k=k, alpha=alpha)
 
 PLANNED_RULE = _Planned('planned')
 AUTOLR_REPLAY = _Planned('AutoLR', curve_key='autolr')
-
-def _lofo(rule, runs):
-    "Leave-one-family-out rows and chosen constants of `rule`"
-    if not isinstance(rule, _Planned): return lofo_rows(rule, runs)
-    rows, chosen = [], {}
-    for fam in dict.fromkeys(r['family'] for r in runs):
-        chosen[fam] = _choose_planned(rule, [r for r in runs if r['family'] != fam])
-        rows += rule.rows([r for r in runs if r['family'] == fam], chosen[fam])
-    return rows, chosen
 
 def _row(r, name, row): return dict(row, task=r['task'], family=r['family'], seed=r['seed'], contestant=name)
 
@@ -89,10 +79,9 @@ def score_all(results:list) -> dict:
         rows.append(_row(r, 'AutoLR_as_run', trained_row(g, r['autolr'])))
     constants = {}
     for rule in (RECOMMENDED, PLANNED_RULE, AUTOLR_REPLAY):
-        lofo, chosen = _lofo(rule, runs)
+        lofo, chosen = lofo_rows(rule, runs)
         rows += [dict(row, contestant=rule.name) for row in lofo]
-        whole = _choose_planned(rule, runs) if isinstance(rule, _Planned) else choose(rule, runs)
-        constants[rule.name] = dict(per_family=chosen, all_families=whole)
+        constants[rule.name] = dict(per_family=chosen, all_families=rule.choose(runs))
     return dict(rows=rows, constants=constants)
 
 def short_tests(results:list) -> dict:
@@ -102,7 +91,7 @@ def short_tests(results:list) -> dict:
         key = '' if n == 100 else f'short{n}'
         if key:
             for r in runs: r[key] = dict(r['short'][n], steps=_steps(r), final_frac=_phi(r))
-        out[int(n)] = stats(_lofo(_Planned('planned', curve_key=key), runs)[0])
+        out[int(n)] = stats(lofo_rows(_Planned('planned', curve_key=key), runs)[0])
     return out
 
 def fixed_lr_floor(results:list) -> list:

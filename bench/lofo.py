@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 from .score import rule_row
 
-__all__ = ['CAP', 'objective', 'Tuned', 'choose', 'lofo_rows']
+__all__ = ['CAP', 'objective', 'Tuned', 'lofo_rows']
 
 CAP = 3.0  # one failure counts as a regret of 3, so it cannot outweigh a whole family
 
@@ -20,16 +20,15 @@ class Tuned:
         "One scored row per run at `params`"
         return [dict(rule_row(r['grid'], self.pick(r, **params)), task=r['task'], family=r['family'], seed=r['seed'])
                 for r in runs]
-    def __repr__(self): return f"Tuned({self.name}, {len(self.grid)} candidates)"
-
-def choose(rule:Tuned, runs:list) -> dict:
-    "The candidate constants with the lowest `objective` on `runs` (the first of equals, so grids list the plainest first)"
-    return min(rule.grid, key=lambda p: objective(rule.rows(runs, p)))
+    def choose(self, runs:list) -> dict:
+        "The candidate constants with the lowest `objective` on `runs` (the first of equals, so grids list the plainest first)"
+        return min(self.grid, key=lambda p: objective(self.rows(runs, p)))
+    def __repr__(self): return f"Tuned({self.name})"
 
 def lofo_rows(rule:Tuned, runs:list) -> tuple:
     "`(rows, chosen)`: every run scored with constants chosen without its family, and the constants of each fold"
     rows, chosen = [], {}
     for fam in dict.fromkeys(r['family'] for r in runs):
-        chosen[fam] = choose(rule, [r for r in runs if r['family'] != fam])
+        chosen[fam] = rule.choose([r for r in runs if r['family'] != fam])
         rows += rule.rows([r for r in runs if r['family'] == fam], chosen[fam])
     return rows, chosen

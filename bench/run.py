@@ -50,8 +50,7 @@ def _autolr(task, seed:int) -> dict:
     first, h = auto.history[0].result, auto.history
     return dict(res, lr=h[0].lr, fastlrx=fastlrx.__version__, plain_secs=plain['secs'], plain_valid_loss=plain['valid_loss'],
                 picks=[c.lr for c in h], ratios=[c.ratio for c in h], steps=h[0].plan['steps'], final_frac=h[0].plan['final_frac'],
-                lrs=[float(o) for o in first.lrs], losses=[float(o) for o in first.losses],
-                raw_losses=[float(o) for o in first.raw_losses], num_it=first.num_it)
+                lrs=[float(o) for o in first.lrs], losses=[float(o) for o in first.losses], num_it=first.num_it)
 
 def run_unit(unit:Unit, work) -> str:
     "Run `unit` and save what it measured in `work`; returns its key"

@@ -1,32 +1,23 @@
-"Real training problems, each a seeded learner factory plus its schedule, and the grid oracle that judges a learning rate on them."
+"Real training problems: each a seeded learner factory with its schedule, budget and family, and the learning-rate grid they are trained on."
 from __future__ import annotations
 import math, tempfile, time
 from pathlib import Path
 from typing import Callable
-import numpy as np, pandas as pd, torch
 from functools import partial
+import pandas as pd, torch
 from torch import nn
 from fastcore.basics import store_attr, using_attr
 from fastai.torch_core import set_seed
-from fastai.callback.core import Callback
 from fastai.callback.tracker import TerminateOnNaNCallback
 import fastai.callback.progress, fastai.callback.schedule  # `no_bar`, `fit_one_cycle`, `fine_tune`, `lr_find`
-from fastai.learner import Learner, Recorder
+from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat, MSELossFlat
 from fastai.metrics import error_rate, rmse
 from fastai.optimizer import SGD
 from fastai.data.transforms import RandomSplitter
 from fastlrx.data import digits_dls, digits_cnn, pets_path, efficientnet_lite0, LITE0_STATS
 
-__all__ = ['RawLoss', 'is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'lr_grid', 'median_losses', 'oracle_lr', 'good_lr_range',
-           'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS']
-
-class RawLoss(Callback):
-    "Record the raw (unsmoothed) training loss of every batch in `self.losses`"
-    order = Recorder.order + 1
-    def before_fit(self): self.losses = []
-    def after_batch(self):
-        if self.training and len(self.yb): self.losses.append(float(self.learn.loss))
+__all__ = ['is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS']
 
 def is_diverged(valid_loss, start_loss:float) -> bool:
     "Whether a final validation loss is not finite or more than twice `start_loss`, the untrained model's"
@@ -82,50 +73,18 @@ class Task:
                     diverged=is_diverged(loss, start), start_loss=start, secs=secs)
 
     def lr_curve(self, seed:int=0, num_it:int=100, start_lr:float=1e-7, end_lr:float=10) -> dict:
-        "Run stock `lr_find` on a fresh learner and return the full curve"
-        learn, raw = self.make_learner(seed), RawLoss()
-        with learn.no_bar(), learn.added_cbs(raw):
-            learn.lr_find(start_lr, end_lr, num_it, show_plot=False, suggest_funcs=())
+        "Run stock `lr_find` on a fresh learner and return the full recorded curve (`fastlrx.suggest.raw_losses` gives its batch losses)"
+        learn = self.make_learner(seed)
+        with learn.no_bar(): learn.lr_find(start_lr, end_lr, num_it, show_plot=False, suggest_funcs=())
         return dict(seed=seed, num_it=num_it, lrs=[float(o) for o in learn.recorder.lrs],
-                    losses=[float(o) for o in learn.recorder.losses], raw_losses=raw.losses)
+                    losses=[float(o) for o in learn.recorder.losses])
 
-# The grid oracle
+# The grid
 
 def log_grid(lo:float, hi:float, per_decade:int=4) -> list:
     "Learning rates `lo..hi` spaced evenly in log space, `per_decade` points per factor of 10"
     a, b = round(math.log10(lo)*per_decade), round(math.log10(hi)*per_decade)
     return [float(f"{10**(i/per_decade):.6g}") for i in range(a, b+1)]
-
-def lr_grid(task:Task, lrs, seeds=(0, 1), log:Callable|None=None) -> list:
-    "`task.fit_at` for every learning rate in `lrs` and seed in `seeds`, as a list of rows"
-    rows = []
-    for lr in lrs:
-        for seed in seeds:
-            t0 = time.time()
-            rows.append(task.fit_at(lr, seed))
-            if log: log(f"{task.name} lr={lr:.3g} seed={seed} loss={rows[-1]['valid_loss']:.4g} "
-                        f"{task.metric}={rows[-1]['metric']:.4g} ({time.time()-t0:.1f}s)")
-    return rows
-
-def median_losses(rows) -> dict:
-    "Median final validation loss across seeds for each learning rate in `rows`, sorted by learning rate"
-    by_lr = {}
-    for r in rows:
-        loss = r['valid_loss']
-        by_lr.setdefault(r['lr'], []).append(math.inf if loss is None or not math.isfinite(loss) else loss)
-    return {lr: float(np.median(by_lr[lr])) for lr in sorted(by_lr)}
-
-def oracle_lr(rows) -> float:
-    "The learning rate with the lowest median final validation loss"
-    meds = median_losses(rows)
-    return min(meds, key=meds.get)
-
-def good_lr_range(rows, tol:float=0.25) -> tuple:
-    "Smallest and largest learning rate whose median loss is within a factor `1+tol` of the oracle's"
-    meds = median_losses(rows)
-    best = min(meds.values())
-    good = [lr for lr, m in meds.items() if m <= (1+tol)*best]
-    return min(good), max(good)
 
 # The data
 

@@ -31,9 +31,13 @@ class _Scaled:
         self.f, self.factor = f, factor
     def __call__(self, pos): return _floats(np.asarray(self.f(pos), dtype=np.float64) * self.factor)
 
+def _peaks(f, pct:float=0.) -> np.ndarray:
+    "The largest value that schedule `f` gives each parameter group (one, if it gives a float) from `pct` to the end"
+    return np.max([np.asarray(f(float(p)), dtype=np.float64).reshape(-1) for p in np.linspace(pct, 1, 201)], axis=0)
+
 def _peak(f, pct:float=0.) -> float:
     "The largest value that schedule `f` gives the last parameter group from `pct` to the end"
-    return max(float(np.asarray(f(float(p)), dtype=np.float64).reshape(-1)[-1]) for p in np.linspace(pct, 1, 201))
+    return float(_peaks(f, pct)[-1])
 
 def _lr_scheds(learn) -> list:
     "The running fit's `ParamScheduler`s that drive the LR (not a range test's)"
@@ -43,9 +47,7 @@ def _group_peaks(learn, pct:float=0.) -> list:
     "Each parameter group's largest LR from `pct` to the end of the running fit (its current LR without a scheduler)"
     n, scheds = len(learn.opt.hypers), _lr_scheds(learn)
     if not scheds: return [float(h['lr']) for h in learn.opt.hypers]
-    f = scheds[0].scheds['lr']
-    vals = [np.broadcast_to(np.asarray(f(float(p)), dtype=np.float64).reshape(-1), (n,)) for p in np.linspace(pct, 1, 201)]
-    return [float(v) for v in np.max(vals, axis=0)]
+    return [float(v) for v in np.broadcast_to(_peaks(scheds[0].scheds['lr'], pct), (n,))]
 
 def _rescale_lr(learn, lr, pct:float=0.) -> float:
     "Make the rest of the running fit peak at head LR `lr` (a float: group ratios stay) or at one LR per group (a list); return the head LR it replaces"

@@ -9,7 +9,7 @@ from bench.plan import bench_plan
 from bench.peers import lightning_suggestion, torch_optimizer, torch_lr_finder_run
 from bench.contestants import CONTESTANTS, curve_args
 from bench.score import relative_regret, lr_spread, filled, value_at, oracle, rule_row, trained_row
-from bench.lofo import Tuned, choose, lofo_rows, objective
+from bench.lofo import Tuned, lofo_rows, objective
 from bench.evaluate import score_all, RECOMMENDED
 from bench.run import Unit, run_units, select_tasks
 from bench.alternatives import fit_alternative
@@ -109,7 +109,7 @@ def test_leave_one_family_out_never_sees_the_family():
     rows, chosen = lofo_rows(rule, runs)
     assert chosen == dict(a=dict(f=1.0), b=dict(f=0.1)), "each family gets the constant that suits the other"
     assert all(r['loss_regret'] > 0 for r in rows)
-    assert choose(rule, [r for r in runs if r['family'] == 'a']) == dict(f=0.1)
+    assert rule.choose([r for r in runs if r['family'] == 'a']) == dict(f=0.1)
     assert objective(rule.rows(runs, dict(f=0.1))) == pytest.approx(1.5), "family means of regrets capped at 3: (0 + 3) / 2"
 
 def test_recommended_rule_reads_the_edge_like_the_library():
