@@ -13,7 +13,7 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import LRFinder, ParamScheduler
 from .suggest import suggestion_name, planned
 from .result import _named_funcs
-from .finder import _range_test, _check_settings, _check_count, _finder_keywords
+from .finder import _range_test, _check_settings, _check_count, _finder_keywords, check_flag
 from .groups import _spread, _check_groups, _check_ratios  # also adds `Learner.lr_find_slice`
 
 # %% auto #0
@@ -82,7 +82,13 @@ def _fit_plan(learn, pct:float=0.) -> tuple:
     return steps, float(np.clip(last / _peak(f, pct), 0., 1.))
 
 # %% ../nbs/05_autolr.ipynb #ab2ec148
-LRChange = namedtuple('LRChange', 'fit epoch lr prev_lr suggestion result ratio plan', defaults=(None, None))
+LRChange = namedtuple('LRChange', 'fit epoch lr prev_lr suggestion result ratio plan cost', defaults=(None, None, None))
+
+def _cost(res, fit_steps:int) -> dict:
+    "What the nested range tests of `res` cost: their steps, seconds, and steps as a share of the fit's"
+    return dict(steps=res.steps, secs=res.secs, fit_steps=fit_steps, share=res.steps / max(fit_steps, 1))
+
+def _cost_text(c:dict) -> str: return f"range tests: {c['steps']} steps in {c['secs']:.1f} s, {c['share']:.0%} of the fit's {c['fit_steps']} steps"
 
 def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:float=0., who:str='AutoLR: fit 1',
             discriminative:bool=False, ratios=(10, 100, 1000)) -> LRChange:
@@ -96,19 +102,20 @@ def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:flo
         except ValueError: discriminative = False
     else: discriminative = False
     if discriminative:
-        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, skip_cbs=(AutoLR, LRFinderMilestones), **kw)
+        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, skip_cbs=(AutoLR, LRFinderMilestones), label=f'{who}: ', **kw)
         lr, ratio = (res.top, res.ratio) if res.lr is not None else (math.nan, None)
     else:
-        res = _range_test(learn, suggest_funcs=(func,), skip_cbs=(AutoLR, LRFinderMilestones), nested=True, **kw)
+        res = _range_test(learn, suggest_funcs=(func,), skip_cbs=(AutoLR, LRFinderMilestones), nested=True, label=f'{who}: range test', **kw)
         lr, ratio = float(res[0]), None
+    cost = _cost(res, steps)
     if not (math.isfinite(lr) and lr > 0):
         warnings.warn(f"{nm} gave no learning rate ({lr}); keeping the current one")
-        _log(learn, f"{who} keeps its learning rate ({nm} gave none)")
-        return LRChange(fit, epoch, None, None, nm, res, None, plan)
+        _log(learn, f"{who} keeps its learning rate ({nm} gave none; {_cost_text(cost)})")
+        return LRChange(fit, epoch, None, None, nm, res, None, plan, cost)
     prev = _rescale_lr(learn, [lr * m for m in _spread(ratio, len(peaks))] if ratio else lr, pct)
     what = f"lr=slice({lr / ratio:.1e}, {lr:.1e})" if ratio else f"lr={lr:.1e}"
-    _log(learn, f"{who} trains at {what} ({nm}; was {prev:.1e})")
-    return LRChange(fit, epoch, lr, prev, nm, res, ratio, plan)
+    _log(learn, f"{who} trains at {what} ({nm}; was {prev:.1e}; {_cost_text(cost)})")
+    return LRChange(fit, epoch, lr, prev, nm, res, ratio, plan, cost)
 
 # %% ../nbs/05_autolr.ipynb #d2fbdf85
 def _check_callback_settings(owner:str, suggest_func, finder_kwargs:dict):
@@ -116,15 +123,19 @@ def _check_callback_settings(owner:str, suggest_func, finder_kwargs:dict):
     if 'suggest_funcs' in finder_kwargs:
         raise TypeError(f"{owner} uses one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
     _check_settings(finder_kwargs, owner, [k for k in _finder_keywords() if k != 'suggest_funcs'])
+    if suggest_func is not None and (isinstance(suggest_func, (str, bytes)) or not callable(suggest_func)):
+        raise TypeError(f"{owner}'s `suggest_func` takes one suggestion function, such as fastai's `valley` or fastlrx's "
+                        f"`recommended` (the function, not its name); got {suggest_func!r}")
     if suggest_func is not None: _named_funcs((suggest_func,))
 
 # %% ../nbs/05_autolr.ipynb #6f20939a
 class AutoLR(Callback):
     "Run the LR range test at the start of each fit (only the first if `once`) and train that fit at its suggestion"
     order, run_valid = 90, False
-    def __init__(self, suggest_func=None, once:bool=False, discriminative:bool=True, ratios=(10, 100, 1000), **finder_kwargs):
+    def __init__(self, suggest_func=None, once:bool=False, discriminative:bool=False, ratios=(10, 100, 1000), **finder_kwargs):
+        check_flag('once', once); check_flag('discriminative', discriminative)
         _check_callback_settings('AutoLR', suggest_func, finder_kwargs)
-        if discriminative: _check_ratios(ratios)
+        _check_ratios(ratios)
         store_attr('suggest_func,once,discriminative,ratios,finder_kwargs')
         self.history, self.n_fit = [], 0
 

@@ -14,16 +14,21 @@ from .data import digits_learner
 from .all import *
 
 # %% auto #0
-__all__ = ['FASTAI_FUNCS', 'FASTLRX_FUNCS', 'run_demo', 'format_table', 'main']
+__all__ = ['FASTAI_FUNCS', 'FASTLRX_FUNCS', 'demo_funcs', 'run_demo', 'format_table', 'main']
 
 # %% ../nbs/09_demo.ipynb #949fbbae
 FASTAI_FUNCS = (minimum, steep, slide, valley)
 FASTLRX_FUNCS = (steepest, curvature, recommended)
 
-def run_demo(seed:int=0, num_it:int=100, epochs:int=3, train:bool=True, plot:str|None='fastlrx_demo.png', bar:bool=True):
-    "Range test on digits with every suggestion function, `planned` for the fit included; optionally train at each suggestion"
+def demo_funcs(epochs:int=3, steps_per_epoch:int=23) -> tuple:
+    "The demo's suggestion functions: fastai's four, fastlrx's, and `planned` for `fit_one_cycle(epochs)`"
+    return FASTAI_FUNCS + FASTLRX_FUNCS + (planned(epochs, steps_per_epoch, 'one_cycle'),)
+
+def run_demo(seed:int=0, num_it:int=100, epochs:int=3, train:bool=True, plot:str|None='fastlrx_demo.png', bar:bool=True,
+             result:bool=False):
+    "Range test on digits with every suggestion function, `planned` for the fit included; optionally train at each suggestion. Returns the rows (and the range test's result if `result`)"
     learn = digits_learner(seed)
-    funcs = FASTAI_FUNCS + FASTLRX_FUNCS + (planned(epochs, len(learn.dls.train), 'one_cycle'),)
+    funcs = demo_funcs(epochs, len(learn.dls.train))
     with nullcontext() if bar else learn.no_bar():
         sugg = learn.lr_find_plus(num_it=num_it, suggest_funcs=funcs, show_plot=False)
     if plot is not None:
@@ -40,7 +45,7 @@ def run_demo(seed:int=0, num_it:int=100, epochs:int=3, train:bool=True, plot:str
                 l.fit_one_cycle(epochs, float(lr))
                 row['valid_loss'], row['error_rate'] = (float(v) for v in l.validate())
         rows.append(row)
-    return rows
+    return (rows, sugg) if result else rows
 
 # %% ../nbs/09_demo.ipynb #a143143f
 def format_table(rows) -> str:
@@ -71,4 +76,5 @@ def main(
     if not no_train:
         best = min(rows, key=lambda r: r['valid_loss'])
         print(f"\nLowest validation loss: {best['name']} (lr={best['lr']:.3g})")
-    print(f"Plot written to {Path(plot).resolve().name} in {time.time()-start:.0f}s")
+    print(f"Plot written to {plot} in {time.time()-start:.0f}s: the curve, with each rule's pick marked where it trains.")
+    print("Next: in your own Learner, `learn.lr_find(suggest_funcs=(valley, recommended))`, or `learn.lr_find_plus()` (see the README).")

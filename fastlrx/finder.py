@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_finder.ipynb #284aeeec
 from __future__ import annotations
-import math, numbers, inspect, difflib
+import math, numbers, inspect, difflib, sys, time
 import numpy as np, torch
 from fastcore.basics import patch, store_attr
 from fastcore.foundation import L
@@ -16,7 +16,8 @@ from fastai.callback.schedule import LRFinder, ParamScheduler, sched_exp, sched_
 from fastai.callback.progress import ProgressCallback, ShowGraphCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientAccumulation
-from fastprogress.fastprogress import progress_bar
+from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
+from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
 from torch.nn.parameter import is_lazy
 from .snapshot import StateSnapshot, _rng_state, _set_rng_state
 from .result import _named_funcs, _summarize
@@ -41,6 +42,10 @@ def _groups(start_lr, end_lr):
     if len(e) == 1 and len(s) > 1: e = e * len(s)
     if len(s) != len(e): raise ValueError(f"`start_lr` has {len(s)} values and `end_lr` {len(e)}; give one per parameter group, or floats")
     return s, e
+
+def check_flag(name:str, v):
+    "A `TypeError` naming `name` unless `v` is `True` or `False`"
+    if not isinstance(v, bool): raise TypeError(f"`{name}` must be True or False, got {v!r}")
 
 def _check_range(start_lr, end_lr, num_it, schedule='exp', div_thresh=4., val_batches=0):
     "Raise a `ValueError` that says what to pass instead for range test settings that cannot work"
@@ -76,6 +81,9 @@ class LRFinderPlus(LRFinder):
     def __init__(self, start_lr=1e-7, end_lr=10, num_it:int=100, schedule:str='exp', stop_div:bool=True,
                  div_thresh:float=4., val_batches:int=0, beta:float=0.98):
         _check_range(start_lr, end_lr, num_it, schedule, div_thresh, val_batches)
+        check_flag('stop_div', stop_div)
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
+            raise ValueError(f"`beta` is the smoothing of the loss, fastai's 0.98, and must be in [0, 1); got {beta!r}")
         store_attr('start_lr,end_lr,num_it,schedule,stop_div,div_thresh,val_batches,beta')
         self.scheds = {'lr': _LRSched(start_lr, end_lr, schedule)}
 
@@ -86,13 +94,13 @@ class LRFinderPlus(LRFinder):
         "Start empty records; unlike `LRFinder`, save nothing"
         ParamScheduler.before_fit(self)
         self.lrs, self.raw_losses, self.losses, self.stop_reason = [], [], [], 'out of data'
-        self._acc, self._stepped, self.best_loss, self._avg = [], False, float('inf'), 0.
+        self._acc, self._stepped, self.best_loss, self._avg, self.noise, self.log_noise = [], False, float('inf'), 0., math.inf, None
         self._loss_seen, self._in_valid = False, False
         self._vbs = _valid_batches(self.learn, self.val_batches) if self.val_batches else None
 
     def before_batch(self):
         "Set the LR of the current optimizer step (not while evaluating `val_batches`)"
-        if not self._in_valid: self._update_val(len(self.lrs) / (self.num_it - 1))
+        if not self._in_valid: self._update_val(len(self.lrs) / self.num_it)  # as `LRFinder`: the same LRs as `lr_find`
 
     def after_loss(self):
         "Note that this batch's loss was computed"
@@ -118,14 +126,38 @@ class LRFinderPlus(LRFinder):
         self.losses.append(self._avg / (1 - self.beta ** len(self.raw_losses)))
         self._stop_if_done()
 
+    @property
+    def warmup(self) -> int:
+        "The first points, in which the test measures its loss's noise and never stops for divergence"
+        return max(5, self.num_it // 10)
+
+    def _limit(self, best:float) -> float:
+        "The loss above which the test has diverged: `div_thresh` times the best, widened by the starting noise"
+        if self.log_noise is not None and best > 0: return best * self.div_thresh * math.exp(2 * self.log_noise)
+        return best + (self.div_thresh - 1) * max(abs(best), self.noise)
+
+    def _diverged(self, best:float) -> bool:
+        "Whether the smoothed loss, and the median of the last 5 raw losses with it, are above `_limit`"
+        limit = self._limit(best)
+        return self.losses[-1] > limit and float(np.median(self.raw_losses[-5:])) > limit
+
     def _stop_if_done(self):
-        sm = self.losses[-1]
-        self.best_loss = best = min(self.best_loss, sm)
+        "Stop on NaN, after `num_it` points, or when the loss diverged (`_diverged`; the best counts from the end of the warm-up)"
+        sm, n = self.losses[-1], len(self.raw_losses)
+        if n >= self.warmup: self.best_loss = min(self.best_loss, sm)
+        if n == self.warmup: self._measure_noise()
+        best = self.best_loss
         if not (math.isfinite(self.raw_losses[-1]) and math.isfinite(sm)): self.stop_reason = 'nan'
-        elif self.stop_div and sm > best + (self.div_thresh - 1) * abs(best): self.stop_reason = 'diverged'
+        elif self.stop_div and self._diverged(best): self.stop_reason = 'diverged'
         elif len(self.lrs) >= self.num_it: self.stop_reason = 'num_it'
         else: return
         raise CancelFitException()
+
+    def _measure_noise(self):
+        "The spread of the warm-up's raw losses: their standard deviation, and that of their log when all are positive"
+        raw = np.asarray(self.raw_losses, dtype=np.float64)
+        self.noise = float(np.std(raw))
+        self.log_noise = float(np.std(np.log(raw))) if (raw > 0).all() else None
 
     def after_cancel_fit(self):
         "A fit cancelled by another callback is `'cancelled'` (the finder's own stops have set their reason)"
@@ -241,7 +273,7 @@ def _check_keywords(kwargs:dict, owner:str='lr_find_plus', names=None):
     for k in kwargs:
         if k in names: continue
         close = difflib.get_close_matches(k, names, n=1)
-        raise TypeError(f"{owner} got an unknown keyword `{k}`{f'; did you mean `{close[0]}`?' if close else ''} "
+        raise TypeError(f"{owner} got an unknown keyword `{k}`{f' (did you mean `{close[0]}`?)' if close else ''}. "
                         f"It takes the keywords of `lr_find_plus`: {', '.join(names)}")
 
 def _check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
@@ -262,10 +294,18 @@ def _n_epoch(learn, num_it:int) -> int:
     return math.ceil(num_it * per_step / _train_len(learn)) + 1
 
 # %% ../nbs/03_finder.ipynb #c1126921
-def _nested_bar(learn, total:int):
-    "A plain progress bar over `total` steps, or `None` when `learn` has no `ProgressCallback`"
-    if not any(isinstance(cb, ProgressCallback) for cb in learn.cbs): return None
+def _at_terminal() -> bool:
+    "Whether a person watches the output: a notebook, or a stdout that is a terminal (fastprogress's `printing` never calls `isatty`)"
+    isatty = getattr(sys.stdout, 'isatty', None)
+    return bool(IN_NOTEBOOK or (callable(isatty) and isatty()))
+
+def _shows_progress(learn) -> bool: return any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
+
+def _nested_bar(learn, total:int, label:str=''):
+    "A plain progress bar over `total` steps labelled `label`; `None` when `learn` shows no progress or no one watches"
+    if not (_shows_progress(learn) and _at_terminal()): return None
     bar = progress_bar(range(total), leave=False)
+    bar.comment = label
     bar.update(0)
     return bar
 
@@ -291,14 +331,19 @@ def _materialize(learn):
 
 # %% ../nbs/03_finder.ipynb #2a23cd97
 def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1, bootstrap:int=0,
-                to_cpu:bool=False, skip_cbs:tuple=(), nested:bool=False, **kwargs):
-    "Validate, run `n_runs` range tests from one snapshot, restore `learn`, and summarize"
+                to_cpu:bool=False, skip_cbs:tuple=(), nested:bool=False, label:str='', on_nan:str='warn', **kwargs):
+    "Validate, run `n_runs` range tests from one snapshot, restore `learn`, and summarize (with the `steps` and `secs` it took)"
     _check_keywords(kwargs)
+    check_flag('to_cpu', to_cpu)
+    if not (isinstance(skip_cbs, (tuple, list)) and all(isinstance(c, type) and issubclass(c, Callback) for c in skip_cbs)):
+        raise TypeError(f"`skip_cbs` takes a tuple of callback classes to leave out of the test, such as `(CSVLogger,)`; got {skip_cbs!r}")
     cbs = [LRFinderPlus(start_lr, end_lr, num_it, **kwargs)]  # checks the settings
     _check_learner(learn, cbs[0], n_runs, bootstrap)
     funcs = _named_funcs(suggest_funcs)
-    skip = _SKIP_CBS + tuple(skip_cbs) + ((ProgressCallback,) if nested else ())
-    bar = _nested_bar(learn, n_runs * num_it) if nested else None
+    watched, shows = _at_terminal(), _shows_progress(learn)
+    skip = _SKIP_CBS + tuple(skip_cbs) + ((ProgressCallback,) if nested or not watched else ())
+    bar = _nested_bar(learn, n_runs * num_it, label) if nested else None
+    t0 = time.perf_counter()
     _materialize(learn)
     snap = StateSnapshot(learn, to_cpu=to_cpu)
     try:
@@ -312,7 +357,15 @@ def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=N
     finally:
         snap.restore()
         if bar: bar.on_iter_end()
-    return _summarize(cbs, funcs, num_it, bootstrap, cbs[0].beta)
+    res = _summarize(cbs, funcs, num_it, bootstrap, cbs[0].beta, on_nan=on_nan)
+    res.steps, res.secs = sum(len(cb.lrs) for cb in cbs), time.perf_counter() - t0
+    if shows and not watched and not nested and learn.logger is not noop: print(_one_line(res))
+    return res
+
+def _one_line(res) -> str:
+    "What a range test found, in one line for a log: its picks, steps, stops and seconds"
+    picks = ', '.join(f'{nm}={lr:.3g}' for nm, lr in zip(res._fields, res))
+    return f"lr_find_plus: {picks or 'no suggestion'} after {res.steps} steps ({', '.join(r.stop for r in res.runs)}) in {res.secs:.1f} s"
 
 # %% ../nbs/03_finder.ipynb #b6d68da1
 @patch
@@ -320,6 +373,7 @@ def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=N
 def lr_find_plus(self:Learner, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1,
                  bootstrap:int=0, to_cpu:bool=False, skip_cbs:tuple=(), show_plot:bool=True, **kwargs):
     "LR range test from an in-memory snapshot, restored exactly; returns a `SuggestedLRs` that also holds the curves"
-    res = _range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, **kwargs)
+    check_flag('show_plot', show_plot)
+    res = _range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, on_nan='raise', **kwargs)
     if show_plot and not rank_distrib(): res.plot()
     return res

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_groups.ipynb #eadbf008
 from __future__ import annotations
-import math, numbers, warnings
+import math, numbers, time, warnings
 import numpy as np
 from fastcore.basics import patch, store_attr
 from fastcore.foundation import L
@@ -13,7 +13,7 @@ from fastai.torch_core import rank_distrib
 from fastai.learner import Learner
 from .suggest import clean_curve, smooth_curve, recommended
 from .result import trim_curve, _named_funcs
-from .finder import _range_test, _n_groups, _per_group, _check_settings, _finder_keywords
+from .finder import _range_test, _n_groups, _per_group, _check_settings, _finder_keywords, check_flag
 
 # %% auto #0
 __all__ = ['SuggestedSlice']
@@ -135,19 +135,24 @@ def _check_slice(learn, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwa
 @patch
 @delegates(Learner.lr_find_plus, but=['start_lr', 'end_lr', 'num_it', 'suggest_funcs', 'show_plot'])
 def lr_find_slice(self:Learner, ratios=(1, 10, 100, 1000), suggest_func=None, start_lr=1e-7, end_lr=10, num_it:int=100,
-                  tol:float=0.05, show_plot:bool=True, **kwargs) -> SuggestedSlice:
+                  tol:float=0.05, show_plot:bool=True, label:str='', **kwargs) -> SuggestedSlice:
     "One range test per ratio of the last group's LR to the first's; the `slice(top/ratio, top)` of the curve that gets lowest"
+    check_flag('show_plot', show_plot)
+    if not isinstance(label, str): raise TypeError(f"`label` is the text the progress bars start with, a string; got {label!r}")
     rs = _check_slice(self, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwargs)
+    t0 = time.perf_counter()
     func, n = suggest_func or recommended, _n_groups(self)
     picks, starts, lowest, results = {}, {}, {}, {}
     for r in rs:
         m = np.array(_spread(r, n))
-        res = results[r] = _range_test(self, float(start_lr) * m, float(end_lr) * m, num_it, suggest_funcs=(func,), nested=True, **kwargs)
+        what = f"{label}range test {len(results) + 1} of {len(rs)}, ratio {r:g}"
+        res = results[r] = _range_test(self, float(start_lr) * m, float(end_lr) * m, num_it, suggest_funcs=(func,), nested=True, label=what, **kwargs)
         picks[r] = float(res[0])
         starts[r], lowest[r] = _curve_depth(res) if math.isfinite(picks[r]) else (math.nan, math.nan)
     start = max((v for v in starts.values() if math.isfinite(v)), default=math.nan)
     ratio = _choose(lowest, start, tol)
     if ratio is None: warnings.warn("No ratio's range test could be read, so there is no slice to suggest: see the warnings above")
     res = SuggestedSlice(picks[ratio] if ratio else math.nan, ratio, picks, lowest, start, results, tol, results[rs[0]]._fields[0])
+    res.steps, res.secs = sum(o.steps for o in results.values()), time.perf_counter() - t0
     if show_plot and not rank_distrib(): res.plot()
     return res

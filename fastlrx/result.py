@@ -8,7 +8,7 @@ import math, warnings
 from collections import namedtuple
 import numpy as np, torch
 from fastcore.basics import patch, listify
-from .suggest import suggestion_name, recommended, Ensemble
+from .suggest import suggestion_name, recommended, Ensemble, planned, ensemble, variant
 
 # %% auto #0
 __all__ = ['FinderResult']
@@ -36,7 +36,7 @@ def trim_curve(lrs, losses, num_it:int, skip_end:int=5, min_points:int=5):
     return t if len(t[0]) >= min_points else _finite_prefix(lrs, losses)
 
 # %% ../nbs/02_result.ipynb #43430876
-_RESERVED = {'lrs', 'raw_losses', 'losses', 'num_it', 'runs', 'band', 'picks', 'spread', 'points', 'failed',
+_RESERVED = {'lrs', 'raw_losses', 'losses', 'num_it', 'runs', 'band', 'picks', 'spread', 'points', 'failed', 'steps', 'secs',
              'boot_band', 'boot_picks', 'boot_spread', 'boot_lrs', 'ensembles', 'plot'}
 
 def _pick(nm, out) -> tuple:
@@ -61,11 +61,14 @@ def _check_contract(nm, f):
         except Exception: return
     _pick(nm, out)
 
+_FACTORIES = {planned: '`planned(epochs, steps_per_epoch)`', ensemble: '`ensemble(valley, recommended)`', variant: "`variant(edge, 'edge_half', factor=0.07)`"}
+
 def _named_funcs(suggest_funcs) -> dict:
     "Suggestion functions keyed by unique field names, each checked to return `(lr, (x, y))`"
     funcs = (recommended,) if suggest_funcs is None else tuple(listify(suggest_funcs))
     res = {}
     for f in funcs:
+        if f in _FACTORIES: raise TypeError(f"`{f.__name__}` makes a suggestion function; call it first, e.g. {_FACTORIES[f]}")
         if not callable(f) or isinstance(f, type):
             raise TypeError(f"`suggest_funcs` takes suggestion functions `f(lrs, losses, num_it)`, such as fastai's `valley` or fastlrx's `recommended`; got {f!r}")
         nm = base = suggestion_name(f)
@@ -158,16 +161,32 @@ def _iqr_decades(picks):
 # %% ../nbs/02_result.ipynb #34f526ae
 _MIN_POINTS = 20
 
-def _warn_curve(runs) -> bool:
-    "Warn if a run's loss was not finite from the first steps (return `True`), or a run is too short to read"
-    if any(r.stop == 'nan' and len(_finite_prefix(r.lrs, r.raw_losses)[0]) < 5 for r in runs):
-        warnings.warn("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be "
-                      "read: check the data, the loss function, or pass a lower `start_lr`")
+NAN_START = ("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be read. Likely "
+             "causes: NaN or infinite values in the inputs or targets, targets outside what the loss function accepts (class "
+             "indices beyond the model's outputs), a loss that takes the log of 0, or a `start_lr` that is already too high")
+
+def _nan_start(runs) -> bool:
+    "Whether a run's loss was not finite from its first steps"
+    return any(r.stop == 'nan' and len(_finite_prefix(r.lrs, r.raw_losses)[0]) < 5 for r in runs)
+
+def _short_why(runs, n:int) -> str:
+    "What to change when the shortest run recorded only `n` points, by why it stopped"
+    stops = {r.stop for r in runs if len(r.lrs) == n}
+    if 'diverged' in stops: return ("it stopped when its smoothed loss rose `div_thresh` (default 4) times above the best: pass a "
+                                    "larger `div_thresh`, `stop_div=False`, or a lower `start_lr`")
+    if 'nan' in stops: return "its loss turned NaN or infinite: pass a lower `end_lr`"
+    if 'out of data' in stops: return "the training data ran out: use a smaller batch size"
+    if 'cancelled' in stops: return "another callback cancelled the fit: pass it in `skip_cbs`"
+    return "pass a larger `num_it`"
+
+def _warn_curve(runs, on_nan:str='warn') -> bool:
+    "Warn (or raise, `on_nan='raise'`) if a run's loss was not finite from the first steps (return `True`); warn if a run is too short to read"
+    if _nan_start(runs):
+        if on_nan == 'raise': raise ValueError(NAN_START + ". The Learner was restored as it was.")
+        warnings.warn(NAN_START)
         return True
     n = min(len(r.lrs) for r in runs)
-    if n < _MIN_POINTS:
-        warnings.warn(f"The range test recorded only {n} points, too few to read the curve reliably: pass a larger "
-                      "`num_it` (fastai's default is 100)" + (", or a lower `start_lr`" if any(r.stop == 'diverged' for r in runs) else ""))
+    if n < _MIN_POINTS: warnings.warn(f"The range test recorded only {n} points, too few to read the curve reliably: {_short_why(runs, n)}")
     return False
 
 def _picks(funcs, lrs, losses, num_it):
@@ -183,7 +202,7 @@ def _ensembles(funcs, lrs, losses, num_it) -> dict:
         except ValueError: pass
     return res
 
-def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98):
+def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on_nan:str='warn'):
     "The `SuggestedLRs`-compatible result of the finished `LRFinderPlus` callbacks `cbs`"
     runs = [FinderRun(np.array(cb.lrs), np.array(cb.raw_losses), np.array(cb.losses), cb.stop_reason, None) for cb in cbs]
     runs = [r._replace(picks=_picks(funcs, r.lrs, r.losses, num_it)[0]) for r in runs]
@@ -194,7 +213,7 @@ def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98):
         lrs, raw, sm = max((r.lrs for r in runs), key=len)[:n], qr[1][:n], q[1][:n]
         band = tuple(np.where(np.isfinite(b), b, np.nan)[:n] for b in (q[0], q[2]))
     _, main, failed = _picks(funcs, lrs, sm, num_it)
-    if not _warn_curve(runs):
+    if not _warn_curve(runs, on_nan):
         for nm, why in failed.items(): warnings.warn(f"Suggestion function {nm} failed on the LR range test curve: {why}")
     picks = {nm: np.array([r.picks[nm] for r in runs]) for nm in funcs}
     extras = dict(lrs=lrs, raw_losses=raw, losses=sm, num_it=num_it, runs=runs, band=band, picks=picks,
@@ -230,7 +249,8 @@ def __repr__(self:FinderResult):
     vals = ', '.join(f'{nm}={lr:.3g}' for nm, lr in zip(self._fields, self))
     stops = ', '.join(r.stop for r in self.runs)
     lines = [f'SuggestedLRs({vals})', f'  {len(self.runs)} run(s) of up to {self.num_it} steps, stopped by: {stops}']
-    lines += [f'  {nm}: {lr}, runs {rng}, spread {sp}, noise sensitivity {b}' for nm, lr, rng, sp, b in _rows(self)]
+    lines += [f'  {nm}: {lr}, runs {rng}, spread {sp} decades (IQR of the runs), noise sensitivity {b} decades (IQR of the bootstrap)'
+              for nm, lr, rng, sp, b in _rows(self)]
     return '\n'.join(lines)
 
 @patch
@@ -253,11 +273,17 @@ def _rule_styles(n:int, curve='C0') -> list:
     if n > len(cols): cols += list(mpl.colormaps['hsv'](np.linspace(0, 1, n - len(cols), endpoint=False)))
     return [(cols[i], _MARKERS[i % len(_MARKERS)]) for i in range(n)]
 
+def _mark(self, lr:float) -> tuple:
+    "Where a pick is marked: at the LR a user trains at, on the smoothed curve (fastai's `minimum` marks `lr_min`, 10x its pick)"
+    lrs, losses = _finite_prefix(np.asarray(self.lrs, dtype=np.float64), np.asarray(self.losses, dtype=np.float64))
+    if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
+    return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
+
 def _pick_groups(self) -> dict:
     "The rules of `self` grouped by the point they mark: `{(x, y): legend label}`"
     groups = {}
     for nm, lr in zip(self._fields, self):
-        x, y = self.points[nm]
+        x, y = _mark(self, lr)
         if np.isfinite(x): groups.setdefault((x, y), {}).setdefault(lr, []).append(nm)
     return {p: '; '.join(f"{', '.join(nms)}: {lr:.2e}" for lr, nms in g.items()) for p, g in groups.items()}
 

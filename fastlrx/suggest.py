@@ -216,11 +216,12 @@ def zero_lag(lrs, losses, num_it:int=100, beta:float=0.98, bw:float=0.25) -> tup
     return lrs, z, float(np.median(raw[:max(3, len(raw) // 10)]))
 
 # %% ../nbs/00_suggest.ipynb #54e16598
-def stable_edge(lrs, losses, num_it:int=100, beta:float=0.98, tol:float=0.02) -> float:
-    "The LR where the zero-lag loss, past its lowest point, first climbs back above its starting level (the last LR if it never does)"
+def stable_edge(lrs, losses, num_it:int=100, beta:float=0.98, tol:float=0.02, k:float=3.) -> float:
+    "The LR where the zero-lag loss, past its lowest point, first climbs back above its starting level by more than `tol` of it and `k` times its noise there (the last LR if it never does)"
     lrs, z, level = zero_lag(lrs, losses, num_it, beta)
     i = int(np.argmin(z))
-    above = np.nonzero(z[i:] > level + tol * abs(level))[0]
+    noise = float(np.std(z[:max(3, len(z) // 10)]))  # matters on a model trained to a noisy loss near zero
+    above = np.nonzero(z[i:] > level + max(tol * abs(level), k * noise))[0]
     return float(lrs[i + above[0]] if len(above) else lrs[-1])
 
 EDGE_FACTOR = 0.1334

@@ -95,3 +95,19 @@ def test_html_pages(tmp_path):
         ('index.html', 'proj'), ('widget.html', 'The widget tools'), ('more.html', 'More')]
     assert '<a href="#barring">Barring</a>' in nav, "the current page lists its sections"
     assert 'href="widget.html"' in (tree/'_docs'/'index.html').read_text()
+
+# ---------------------------------------------------------------- the README's demo numbers
+
+def test_readme_demo_numbers_follow_the_shipped_curve():
+    "Every pick the README quotes is what the current rules read off the demo's shipped curve (within 1e-6 relative), and the README says it"
+    import numpy as np, torch
+    from fastlrx.demo import demo_funcs
+    from fastlrx.result import trim_curve
+    spec = importlib.util.spec_from_file_location('demo_readme', root/'tools'/'demo_readme.py')
+    tool = importlib.util.module_from_spec(spec); spec.loader.exec_module(tool)
+    shipped = json.loads(tool.NUMBERS.read_text())
+    curve = [torch.tensor(o) for o in trim_curve(shipped["lrs"], shipped["losses"], shipped["num_it"])]  # as `lr_find` passes it
+    for f, row in zip(demo_funcs(shipped['epochs']), shipped['rows'], strict=True):
+        assert np.isclose(float(f(*curve, shipped['num_it'])[0]), row['lr'], rtol=1e-6), (row['name'], row['lr'])
+    assert tool.write_paragraph(shipped, check=True), "run `python tools/demo_readme.py` to regenerate the paragraph"
+    assert tool.paragraph(shipped) in (root/'README.md').read_text()
