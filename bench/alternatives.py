@@ -1,5 +1,5 @@
 """What a user might pick instead of an LR finder, at its library's recommended defaults: Prodigy (`prodigyopt`, lr 1
-under the task's own schedule) and Schedule-Free AdamW (`schedulefree`, its default lr at constant rate with warmup).
+under the task's own schedule, `safeguard_warmup=True` where that schedule warms up) and Schedule-Free AdamW (`schedulefree`, its default lr at constant rate with warmup).
 Both keep the library's betas and weight decay: fastai's `mom` schedule (`fit_one_cycle`) writes to an inert `mom` key,
 never to `betas`; fastai's `wd` reaches `weight_decay` only when the learner sets one (`learn.wd`), as a task's own
 regularisation, else the library default 0 stands."""
@@ -14,7 +14,7 @@ from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.optimizer import OptimWrapper
 from .tasks import Task, is_diverged
 
-__all__ = ['ALTERNATIVES', 'PRODIGY_LR', 'SF_LR', 'SF_WARMUP', 'prodigy_opt', 'schedulefree_opt', 'has_bn', 'recompute_bn',
+__all__ = ['ALTERNATIVES', 'WARMUP_SCHEDULES', 'PRODIGY_LR', 'SF_LR', 'SF_WARMUP', 'prodigy_opt', 'schedulefree_opt', 'has_bn', 'recompute_bn',
            'ScheduleFreeMode', 'fit_alternative']
 
 ALTERNATIVES = ('prodigy', 'schedulefree')
@@ -55,8 +55,10 @@ class _ScheduleFreeWrapper(_Wrapper):
         super().clear_state()
         for g in self.opt.param_groups: g.update(k=0, weight_sum=0., lr_max=-1., train_mode=False)
 
+WARMUP_SCHEDULES = ('one_cycle', 'fine_tune')  # fastai schedules that warm the LR up (`fine_tune` runs `fit_one_cycle`)
+
 def prodigy_opt(params, lr:float=PRODIGY_LR, **kwargs) -> OptimWrapper:
-    "fastai `opt_func` for `prodigyopt.Prodigy` at its defaults (betas (0.9, 0.999), no weight decay, `safeguard_warmup` off)"
+    "fastai `opt_func` for `prodigyopt.Prodigy` at its defaults (betas (0.9, 0.999), no weight decay) and `kwargs`"
     return _ProdigyWrapper(params, _import('prodigyopt', 'prodigyopt').Prodigy, lr=lr, **kwargs)
 
 def schedulefree_opt(params, lr:float=SF_LR, warmup_steps:int=0, **kwargs) -> OptimWrapper:
@@ -93,8 +95,10 @@ class ScheduleFreeMode(Callback):
         if self.bn_batches and has_bn(self.learn.model): recompute_bn(self.learn, self.bn_batches)
 
 def _train_prodigy(task:Task, learn, bn_batches:int) -> float:
-    "Prodigy under the task's own schedule at lr 1"
-    learn.opt_func, learn.opt = prodigy_opt, None  # `vision_learner` made fastai's optimizer already: drop it
+    "Prodigy under the task's own schedule at lr 1, with `safeguard_warmup` under a warm-up, as its authors advise"
+    # `use_bias_correction` stays off, its default: the authors advise it for diffusion models, none of which is here
+    safeguard = task.schedule in WARMUP_SCHEDULES
+    learn.opt_func, learn.opt = partial(prodigy_opt, safeguard_warmup=safeguard), None  # `vision_learner` made one already
     task.train(learn, PRODIGY_LR)
     return PRODIGY_LR
 

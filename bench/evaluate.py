@@ -1,14 +1,14 @@
 "Every contestant's learning rate and regret on every task and seed; fastlrx's fitted rules scored leave-one-family-out."
 from __future__ import annotations
-import math
+import hashlib, json, math
 import numpy as np
 from fastlrx.suggest import stable_edge, planned_factor
 from .contestants import FASTAI_RULES, recommended_v01, curve_args, rule_pick, lightning_pick
-from .score import rule_row, trained_row, filled, stats
+from .score import rule_row, trained_row, filled, stats, oracle
 from .lofo import Tuned, lofo_rows, objective
 
-__all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'AUTOLR_REPLAY', 'score_all',
-           'short_tests', 'fixed_lr_floor']
+__all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'fit_steps',
+           'curve_unit', 'trained_at', 'picks', 'needed_fits', 'score_all', 'short_tests', 'fixed_lr_floor']
 
 EDGE_FACTORS = [float(f"{10 ** (i / 8):.4g}") for i in range(-16, 1)]  # 0.01 .. 1, 8 per decade
 CORRECTIONS = [float(f"{10 ** (i / 8):.4g}") for i in range(-8, 9)]  # k: 0.1 .. 10
@@ -35,7 +35,7 @@ def _clipped(edge:tuple, factor:float) -> float:
     e, lo, hi = edge
     return float(np.clip(e * factor, lo, hi)) if math.isfinite(e) else math.nan
 
-def _steps(r:dict) -> int: return (r['epochs'] + (r['schedule'] == 'fine_tune')) * r['steps_per_epoch']
+def _steps(r:dict) -> int: return fit_steps(r['schedule'], r['epochs'], r['steps_per_epoch'])
 def _phi(r:dict) -> float: return 1. if r['schedule'] == 'fit' else 0.
 
 RECOMMENDED = Tuned('recommended', lambda r, factor: _clipped(_edge(r), factor), [dict(factor=f) for f in EDGE_FACTORS])
@@ -60,28 +60,70 @@ class _Planned(Tuned):
         return dict(factor=factor, k=k, alpha=alpha)
 
 PLANNED_RULE = _Planned('planned')
-AUTOLR_REPLAY = _Planned('AutoLR', curve_key='autolr')
 
-def _row(r, name, row): return dict(row, task=r['task'], family=r['family'], seed=r['seed'], contestant=name)
+def fit_steps(schedule:str, epochs:int, steps_per_epoch:int) -> int:
+    "Optimizer steps of a fit of `epochs` with fastai's `schedule` (`fine_tune` adds its frozen epoch)"
+    return (epochs + (schedule == 'fine_tune')) * steps_per_epoch
 
-def score_all(results:list) -> dict:
-    "Rows of every contestant on every run, and the constants of fastlrx's rules: per held-out family and on the whole suite"
+def curve_unit(r:dict) -> str:
+    "A fingerprint of run `r`'s recorded range test: budget variants of one seed that share a curve share it"
+    return hashlib.sha1(json.dumps([r['seed'], r['lrs'], r['losses']]).encode()).hexdigest()[:12]
+
+def trained_at(r:dict, lr:float) -> dict:
+    "The fit of run `r` at `lr`: a grid row, or a fit at a contestant's pick (`r['picked']`); a `KeyError` naming it if absent"
+    for row in (*r['grid'], *r.get('picked', ())):
+        if abs(math.log10(row['lr'] / lr)) < 1e-5: return row
+    raise KeyError(f"{r['task']} seed {r['seed']}: no fit at lr {lr:.6g}; run `python -m bench` to train it")
+
+def _row(r, name, row): return dict(row, task=r['task'], family=r['family'], seed=r['seed'], contestant=name,
+                                    unit=curve_unit(r), oracle_lr=oracle(r['grid'])['lr'])
+
+def picks(results:list) -> tuple:
+    """`(lrs, constants)`: `{(contestant, task, seed): lr}` of every contestant that picks from a range test (fastlrx's
+    fitted rules with constants chosen without the family), and the constants of each fold and of the whole suite"""
+    runs, out = flat_runs(results), {}
+    for r in runs:
+        key = lambda c: (c, r['task'], r['seed'])
+        for name, f in FASTAI_RULES.items(): out[key(name)] = rule_pick(f, r)
+        out[key('lightning')], out[key('torch_lr_finder')] = lightning_pick(r), r['torch_lr_finder']
+        out[key('fastai_default')], out[key('recommended_v0.1')] = r['default_lr'], rule_pick(recommended_v01, r)
+    constants = {}
+    for rule in (RECOMMENDED, PLANNED_RULE):
+        lofo, chosen = lofo_rows(rule, runs)
+        out.update({(rule.name, row['task'], row['seed']): row['lr'] for row in lofo})
+        constants[rule.name] = dict(per_family=chosen, all_families=rule.choose(runs))
+    return out, constants
+
+def needed_fits(results:list) -> dict:
+    "`{(task, seed): [lr, ...]}`: the picks that no grid row trained yet (rounded to 6 digits, as the units store them)"
+    lrs, out = picks(results)[0], {}
+    grids = {(r['task'], r['seed']): r['grid'] for r in flat_runs(results)}
+    for (c, task, seed), lr in lrs.items():
+        if not (lr and math.isfinite(lr) and lr > 0): continue
+        lr = float(f"{lr:.6g}")
+        if any(abs(math.log10(g['lr'] / lr)) < 1e-5 for g in grids[(task, seed)]): continue
+        out.setdefault((task, seed), [])
+        if lr not in out[(task, seed)]: out[(task, seed)].append(lr)
+    return out
+
+def _no_lr(lr:float) -> dict:
+    "The row of a contestant that gave no learning rate: a failure"
+    return dict(lr=lr, valid_loss=math.inf, metric=math.inf, loss_regret=math.inf, metric_regret=math.inf, trained=False, diverged=False)
+
+def score_all(results:list, read:bool=False) -> dict:
+    """Rows of every contestant on every run, all trained at their own pick (`read=True`: picks read off the seed's grid
+    instead, the fast way to explore a rule), and the constants of fastlrx's rules: per held-out family and on the whole suite"""
     runs = flat_runs(results)
+    lrs, constants = picks(results)
     rows = []
     for r in runs:
         g = r['grid']
-        for name, f in FASTAI_RULES.items(): rows.append(_row(r, name, rule_row(g, rule_pick(f, r))))
-        rows.append(_row(r, 'lightning', rule_row(g, lightning_pick(r))))
-        rows.append(_row(r, 'torch_lr_finder', rule_row(g, r['torch_lr_finder'])))
-        rows.append(_row(r, 'fastai_default', rule_row(g, r['default_lr'])))
-        for n, alt in r['alternatives'].items(): rows.append(_row(r, n, trained_row(g, alt)))
-        rows.append(_row(r, 'recommended_v0.1', rule_row(g, rule_pick(recommended_v01, r))))
-        rows.append(_row(r, 'AutoLR_as_run', trained_row(g, r['autolr'])))
-    constants = {}
-    for rule in (RECOMMENDED, PLANNED_RULE, AUTOLR_REPLAY):
-        lofo, chosen = lofo_rows(rule, runs)
-        rows += [dict(row, contestant=rule.name) for row in lofo]
-        constants[rule.name] = dict(per_family=chosen, all_families=rule.choose(runs))
+        for (c, task, seed), lr in lrs.items():
+            if (task, seed) != (r['task'], r['seed']): continue
+            if not (lr and math.isfinite(lr) and lr > 0): rows.append(_row(r, c, _no_lr(lr))); continue
+            rows.append(_row(r, c, rule_row(g, lr) if read else dict(trained_row(g, trained_at(r, lr)), lr=lr)))
+        for n, alt in r['alternatives'].items(): rows.append(dict(_row(r, n, trained_row(g, alt)), oracle_lr=None))  # no LR to compare
+        rows.append(_row(r, 'AutoLR', trained_row(g, r['autolr'])))
     return dict(rows=rows, constants=constants)
 
 def short_tests(results:list) -> dict:
@@ -101,6 +143,5 @@ def fixed_lr_floor(results:list) -> list:
         lrs = res['grid']
         meds = [np.median([np.interp(math.log10(lr), *filled(run['grid'])) for run in res['runs']]) for lr in lrs]
         best = lrs[int(np.argmin(meds))]
-        for run in res['runs']:
-            rows.append(dict(rule_row(run['grid'], best), task=res['task'], family=res['family'], seed=run['seed'], contestant='best_fixed_lr'))
+        for run in flat_runs([res]): rows.append(_row(run, 'best_fixed_lr', rule_row(run['grid'], best)))
     return rows

@@ -1,4 +1,4 @@
-"The results: the report JSON built from the units in `work`, and its markdown tables (leave-one-family-out per contestant and per family, the budget sweep, the cost of `AutoLR`) and plot."
+"The results: the report JSON built from the units in `work`, and its markdown tables (every contestant trained at its own pick, with paired comparisons and intervals; per family; the budget sweep; the cost of `AutoLR`) and plot."
 from __future__ import annotations
 import math, warnings
 from pathlib import Path
@@ -7,26 +7,51 @@ from .contestants import CONTESTANTS, PEERS, ALTERNATIVES
 from .run import collect_task
 from .score import stats, by, oracle
 from .evaluate import score_all, fixed_lr_floor, short_tests
+from .uncertainty import summary, paired, best_of, verdict, BOOT
 from .store import save_json, read_json, environment
 
-__all__ = ['TARGETS', 'HOW', 'build_report', 'regret_table', 'family_table', 'sweep_table', 'autolr_cost_table', 'cost_table',
-           'constants_table', 'targets_table', 'short_tests_table', 'tasks_table', 'environment_line', 'computed_on', 'plot_regret', 'print_report']
+__all__ = ['HOW', 'LOSS_FLOOR_TEXT', 'RTOL', 'ATOL', 'close', 'rows_differ', 'collect', 'measured_on', 'read_error', 'build_report', 'regret_table', 'versus_table',
+           'measured_table', 'family_table', 'sweep_table', 'autolr_cost_table', 'cost_table', 'constants_table', 'short_tests_table',
+           'tasks_table', 'environment_line', 'computed_on', 'plot_regret', 'print_report']
 
-TARGETS = {'AutoLR': (0.03, 0.25), 'recommended': (0.05, 0.5)}
-"The issue's goals: median and worst loss regret"
+HOW = {**{p: 'its rule (fastai)' for p in ('minimum', 'steep', 'slide', 'valley')}, 'lightning': "its rule (Lightning)",
+       'torch_lr_finder': 'its own range test', 'fastai_default': 'no finder: fastai default LR',
+       'prodigy': 'lr=1, safeguard_warmup under warm-up', 'schedulefree': 'its defaults',
+       'recommended_v0.1': "tuned on 0.1's 5 tasks", 'recommended': 'leave-one-family-out',
+       'planned': 'leave-one-family-out', 'AutoLR': 'shipped constants (in-sample)', 'best_fixed_lr': 'reference: best grid LR per task'}
+"How each contestant's LR was obtained; every one of them is then trained at it"
 
-HOW = {**{p: 'as is (fastai)' for p in ('minimum', 'steep', 'slide', 'valley')}, 'lightning': 'as is (Lightning)',
-       'torch_lr_finder': 'as is (its own range test)', 'fastai_default': 'no finder: fastai default LR',
-       'prodigy': 'trained (lr=1)', 'schedulefree': 'trained (its defaults)',
-       'recommended_v0.1': 'as is (tuned on 0.1\'s 5 tasks)', 'recommended': 'leave-one-family-out',
-       'planned': 'leave-one-family-out', 'AutoLR': 'leave-one-family-out (replayed)',
-       'AutoLR_as_run': 'trained, shipped constants (in-sample)', 'best_fixed_lr': 'reference: best grid LR per task'}
-"How each contestant's numbers were obtained"
+LOSS_FLOOR_TEXT = "regret = (loss - oracle) / max(oracle, 1% of the untrained loss)"
 
 def _slim(res:dict) -> dict:
-    "A task's results for the shipped JSON: without the per-batch losses (recoverable from the smoothed ones) and the short range tests"
+    "A task's results for the shipped JSON: without the per-batch losses (`fastlrx.suggest.raw_losses` recovers them)"
     drop = lambda d: {k: v for k, v in d.items() if k != 'raw_losses'}
-    return dict(res, runs=[dict(drop({k: v for k, v in r.items() if k != 'short'}), autolr=drop(r['autolr'])) for r in res['runs']])
+    return dict(res, runs=[dict(drop(r), autolr=drop(r['autolr']), short={k: drop(v) for k, v in r['short'].items()}) for r in res['runs']])
+
+def _units(results:list):
+    "Every measured unit of `results`: curves, short tests, grid fits, fits at picks, alternatives, `AutoLR`"
+    for res in results:
+        for r in res['runs']:
+            yield r
+            yield from r.get('short', {}).values()
+            yield from (*r['grid'], *r.get('picked', ()), *r['alternatives'].values(), r['autolr'])
+
+def measured_on(results:list) -> list:
+    "`[(machine and versions, units)]`: where the units were measured; units from before units recorded it count as one unknown"
+    seen = {}
+    for u in _units(results):
+        e = u.get('env')
+        k = f"{e['cpu']}, {e['cores']} cores, torch {e['torch']}, fastai {e['fastai']}, fastlrx {e['fastlrx']}, {e['date']}" if e else \
+            'not recorded (measured before units recorded their machine, up to 2026-11-26; some on another CPU)'
+        seen[k] = seen.get(k, 0) + 1
+    return sorted(seen.items(), key=lambda kv: -kv[1])
+
+def read_error(results:list, rows:list) -> dict:
+    "How far reading a pick off the grid (linear in log-LR) is from training at it: median and 90th percentile of the absolute regret difference"
+    read = {(r['contestant'], r['task'], r['seed']): r['loss_regret'] for r in score_all(results, read=True)['rows'] if not r['trained']}
+    d = [abs(read[k] - r['loss_regret']) for r in rows if (k := (r['contestant'], r['task'], r['seed'])) in read
+         and math.isfinite(read[k]) and math.isfinite(r['loss_regret'])]
+    return dict(n=len(d), median=float(np.median(d)), p90=float(np.percentile(d, 90)), worst=float(max(d)))
 
 def _sweep(results:list, rows:list) -> list:
     "Per task of a family trained at several budgets: plan, oracle LR and the median picks of the main contestants"
@@ -54,30 +79,55 @@ def _autolr_cost(results:list) -> list:
                         discriminative=any(r is not None for r in a[0]['ratios']), plain_secs=plain, autolr_secs=auto, ratio=auto / plain))
     return out
 
-def build_report(mode:str, plan:list, work, cost:bool=True, out=None) -> dict:
-    "Score every complete task in `work` and write the report: environment, tasks, rows, summaries, constants, sweep and cost"
+def collect(plan:list, work) -> list:
+    "The results of every task of `plan` from `work`; a `ValueError` naming the first task that lacks a unit"
     results = []
     for bt in plan:
         res = collect_task(bt, work)
-        if res is None: warnings.warn(f"{bt.name}: not every unit is in {work}; left out of the report")
-        else: results.append(res)
+        if res is None: raise ValueError(f"{bt.name}: not every unit is in {work}; run `python -m bench` to train what is missing")
+        results.append(res)
+    return results
+
+RTOL, ATOL = 1e-6, 1e-9
+"How closely a number recomputed on another CPU must match the shipped one: float sums run in another order there"
+
+def close(a, b, rtol:float=RTOL, atol:float=ATOL) -> bool:
+    "Whether `a` and `b` agree: numbers within `rtol`/`atol` (NaNs and infinities equal to themselves), anything else exactly, recursively"
+    if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(close(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)): return len(a) == len(b) and all(close(x, y, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, (int, float)) and isinstance(b, (int, float))): return a == b
+    return bool(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+def rows_differ(rows:list, expected:list) -> list:
+    "The keys `(contestant, task, seed)` whose rows differ beyond `close`, or that one side lacks"
+    key = lambda r: (r['contestant'], r['task'], r['seed'])
+    a, b = {key(r): r for r in rows}, {key(r): r for r in expected}
+    return sorted(k for k in a.keys() | b.keys() if k not in a or k not in b or not close(a[k], b[k]))
+
+def build_report(mode:str, results:list, work, cost:bool=True, out=None) -> dict:
+    "Score the tasks' `results` and write the report: environment, tasks, rows, summaries with intervals, constants, sweep and cost"
     cost_fn = Path(work)/'cost.json'
     if cost and not cost_fn.exists():
         from .cost import measure_cost
         save_json(measure_cost(widths=(16,) if mode == 'quick' else (16, 128), repeats=1 if mode == 'quick' else 3), cost_fn)
     report = dict(mode=mode, environment=environment(), contestants=CONTESTANTS, peers=PEERS, alternatives=ALTERNATIVES,
-                  how=HOW, targets=TARGETS, cost=read_json(cost_fn) if cost_fn.exists() else [])
+                  how=HOW, cost=read_json(cost_fn) if cost_fn.exists() else [])
     if results:
         scored = score_all(results)
         rows = scored['rows'] + fixed_lr_floor(results)
+        overall = {c: summary(rs) for c, rs in by(rows, 'contestant').items()}
+        peer = best_of(overall, PEERS)
         report.update(
             tasks={r['task']: {k: v for k, v in r.items() if k != 'runs'} | dict(steps_per_epoch=r['runs'][0]['steps_per_epoch'],
                                                                                oracle_lrs=[oracle(x['grid'])['lr'] for x in r['runs']])
                    for r in results},
-            overall={c: stats(rs) for c, rs in by(rows, 'contestant').items()},
+            overall=overall, best_peer=peer,
+            versus_peer={c: paired(rows, c, peer) for c in overall if c not in (peer, 'best_fixed_lr')},
+            versus={f'{a} vs {b}': paired(rows, a, b) for a, b in (('recommended', 'minimum'), ('planned', 'minimum'),
+                                                                     ('AutoLR', 'minimum'), ('recommended', 'recommended_v0.1'))},
             per_family={c: {f: stats(x) for f, x in by(rs, 'family').items()} for c, rs in by(rows, 'contestant').items()},
             constants=scored['constants'], sweep=_sweep(results, rows), autolr_cost=_autolr_cost(results),
-            short_tests=short_tests(results),
+            short_tests=short_tests(results), read_error=read_error(results, rows), measured_on=measured_on(results),
             rows=rows, raw=[_slim(r) for r in results])
     if out: save_json(report, out)
     return report
@@ -90,18 +140,35 @@ def _fmt(v, digits=2):
 
 def _order(report) -> list:
     "Contestants in table order: peers, alternatives, fastlrx, then the references"
-    return [c for c in (*CONTESTANTS, 'AutoLR_as_run', 'best_fixed_lr') if c in report['overall']]
+    return [c for c in (*CONTESTANTS, 'best_fixed_lr') if c in report['overall']]
 
 def regret_table(report:dict) -> str:
-    "Markdown: median and worst loss and metric regret of every contestant over every task and seed, and how it was obtained"
-    head = ('| contestant | how | median | worst | metric median | metric worst | no LR |\n|---|---|---|---|---|---|---|')
-    rows = [f"| {'**'+c+'**' if c in TARGETS else c} | {report['how'][c]} | {_fmt(s['median'])} | {_fmt(s['worst'])} | "
-            f"{_fmt(s['metric_median'])} | {_fmt(s['metric_worst'])} | {s['failed']} |" for c in _order(report) for s in [report['overall'][c]]]
+    "Markdown: every contestant trained at its own pick: regret median, 90th percentile and worst, the worst pick's distance from the oracle, and the paired comparison with the best peer"
+    peer = report['best_peer']
+    head = (f'| contestant | LR from | median | 90th pct | worst | worst, decades | median of families | diverged / no LR | '
+            f'vs {peer}: wins-losses-ties | median diff [95% CI] | |\n|---|---|---|---|---|---|---|---|---|---|---|')
+    rows = []
+    for c in _order(report):
+        s, p = report['overall'][c], report['versus_peer'].get(c)
+        vs = (f"{p['wins']}-{p['losses']}-{p['ties']} | {p['diff']:+.2f} [{p['lo']:+.2f}, {p['hi']:+.2f}] | {verdict(p)}"
+              if p else f"- | - | {'the best peer' if c == peer else 'reference'}")
+        rows.append(f"| {c} | {report['how'][c]} | {_fmt(s['median'])} | {_fmt(s['p90'])} | {_fmt(s['worst'])} | "
+                    f"{_fmt(s['worst_decades'])} | {_fmt(s['family_median'])} | {s['diverged']} / {s['failed']} | {vs} |")
     return '\n'.join([head, *rows])
+
+def versus_table(report:dict) -> str:
+    "Markdown: the comparisons the text makes, paired on shared range-test curves, with family-clustered intervals"
+    head = '| comparison | curves | families | wins-losses-ties | median diff | 95% CI | verdict |\n|---|---|---|---|---|---|---|'
+    return '\n'.join([head, *(f"| {k} | {p['units']} | {p['families']} | {p['wins']}-{p['losses']}-{p['ties']} | {p['diff']:+.3f} | "
+                               f"[{p['lo']:+.3f}, {p['hi']:+.3f}] | {verdict(p)} |" for k, p in report['versus'].items())])
+
+def measured_table(report:dict) -> str:
+    "Markdown: the machines and dates the units were measured on"
+    return '| measured on | units |\n|---|---|\n' + '\n'.join(f'| {k} | {n} |' for k, n in report['measured_on'])
 
 def family_table(report:dict, key:str='median') -> str:
     "Markdown: one row per family, one column per contestant, the `key` ('median' or 'worst') loss regret"
-    cs = [c for c in _order(report) if c not in ('AutoLR_as_run',)]
+    cs = _order(report)
     fams = list(next(iter(report['per_family'].values())))
     head = '| family | ' + ' | '.join(cs) + ' |\n|---|' + '---|' * len(cs)
     rows = [f"| {f} | " + ' | '.join(_fmt(report['per_family'][c][f][key]) for c in cs) + ' |' for f in fams]
@@ -124,21 +191,9 @@ def constants_table(report:dict) -> str:
         out += [f"| {rule} | without {f} | {fmt(p)} |" for f, p in c['per_family'].items()]
     return '| rule | fitted on | constants |\n|---|---|---|\n' + '\n'.join(out)
 
-def targets_table(report:dict) -> str:
-    "Markdown: the issue's goals against the leave-one-family-out results, and whether each beats every peer and alternative"
-    o, rivals = report['overall'], [c for c in (*PEERS, *ALTERNATIVES) if c in report['overall']]
-    rows = []
-    for c, (gm, gw) in TARGETS.items():
-        s = o[c]
-        beats = {k: all(s[k] < o[p][k] for p in rivals) for k in ('median', 'worst')}
-        rows.append(f"| {c} | {_fmt(s['median'])} (goal {gm}) | {_fmt(s['worst'])} (goal {gw}) | "
-                    f"{'yes' if beats['median'] else 'no'} | {'yes' if beats['worst'] else 'no'} |")
-    return ('| contestant | median regret | worst regret | best median of all peers and alternatives | best worst |\n'
-            '|---|---|---|---|---|\n' + '\n'.join(rows))
-
 def short_tests_table(report:dict) -> str:
     "Markdown: `planned` read off stock range tests of each length, leave-one-family-out"
-    head = '| range-test steps | median regret | worst regret | metric median | metric worst |\n|---|---|---|---|---|'
+    head = '| range-test steps | median regret (read off the grid) | worst | metric median | metric worst |\n|---|---|---|---|---|'
     return '\n'.join([head, *(f"| {n} | {_fmt(s['median'])} | {_fmt(s['worst'])} | {_fmt(s['metric_median'])} | {_fmt(s['metric_worst'])} |"
                                for n, s in report['short_tests'].items())])
 
@@ -175,11 +230,14 @@ def environment_line(env:dict) -> str:
             f"fastai {env['fastai']}, torch-lr-finder {env['torch_lr_finder']}, {env['date']}")
 
 def computed_on(report:dict) -> str:
-    "What the tables were computed on: tasks, families, seeds, machine"
+    "What the tables were computed on: tasks, families, seeds, curves, and how regret is measured"
     n = sum(len(i['seeds']) for i in report['tasks'].values())
     fams = len({i['family'] for i in report['tasks'].values()})
-    return (f"*Computed on {len(report['tasks'])} tasks in {fams} families, {n} task-seed pairs, in the {report['mode']} run; "
-            f"measured on {environment_line(report['environment'])}.*")
+    units = len({r['unit'] for r in report['rows']})
+    return (f"*{len(report['tasks'])} tasks in {fams} families, {n} task-seed pairs sharing {units} distinct range-test curves, "
+            f"{report['mode']} run. Every contestant is trained at its own pick; {LOSS_FLOOR_TEXT}. Intervals: {BOOT} "
+            f"bootstrap resamples of the families, pairs that share a curve averaged first. Report built with "
+            f"{environment_line(report['environment'])}.*")
 
 def plot_regret(report:dict, ax=None, cap:float=10.):
     "Loss regret of every contestant on every task and seed (dots, one colour per family), with its median (black) and worst (red)"
@@ -205,12 +263,16 @@ def print_report(report:dict):
     "The benchmark's tables as markdown text"
     print(f"## fastlrx benchmark ({report['mode']}), {environment_line(report['environment'])}\n")
     if 'overall' in report:
-        print(f"### Every contestant, leave-one-family-out\n\n{computed_on(report)}\n\n{regret_table(report)}\n")
-        print(f"### Targets\n\n{targets_table(report)}\n")
+        print(f"### Every contestant, trained at its own pick\n\n{computed_on(report)}\n\n{regret_table(report)}\n")
+        print(f"### Paired comparisons\n\n{versus_table(report)}\n")
+        e = report['read_error']
+        print(f"Reading a pick off the grid instead of training it is off by a median {e['median']:.3f} in regret "
+              f"(90th percentile {e['p90']:.3f}, worst {e['worst']:.2f}, {e['n']} rows).\n")
         print(f"### Median regret per family\n\n{family_table(report)}\n")
         print(f"### Worst regret per family\n\n{family_table(report, 'worst')}\n")
         print(f"### Budget sweep\n\n{sweep_table(report)}\n")
         print(f"### Constants\n\n{constants_table(report)}\n")
         print(f"### The cost of AutoLR\n\n{autolr_cost_table(report)}\n")
-        print(f"### Shorter range tests (planned, leave-one-family-out)\n\n{short_tests_table(report)}\n")
+        print(f"### Shorter range tests (planned, leave-one-family-out, read off the grid)\n\n{short_tests_table(report)}\n")
+        print(f"### Where the units were measured\n\n{measured_table(report)}\n")
     if report['cost']: print(f"### What one range test costs\n\n{cost_table(report['cost'])}")

@@ -8,7 +8,8 @@ from .plan import BenchTask
 from .store import save_json, read_json
 from .alternatives import ALTERNATIVES
 
-__all__ = ['RANGE_TEST', 'SHORT_TESTS', 'Unit', 'task_units', 'run_unit', 'run_units', 'collect_task', 'select_tasks']
+__all__ = ['RANGE_TEST', 'SHORT_TESTS', 'Unit', 'task_units', 'unit_environment', 'run_unit', 'run_units', 'collect_task', 'pick_units',
+           'attach_picks', 'unpack_results', 'missing_units', 'select_tasks']
 
 RANGE_TEST = dict(start_lr=1e-7, end_lr=10, num_it=100)
 SHORT_TESTS = (25, 50)  # the shorter range tests a rule is also read on: `AutoLR` shortens its test to the fit
@@ -52,8 +53,13 @@ def _autolr(task, seed:int) -> dict:
                 picks=[c.lr for c in h], ratios=[c.ratio for c in h], steps=h[0].plan['steps'], final_frac=h[0].plan['final_frac'],
                 lrs=[float(o) for o in first.lrs], losses=[float(o) for o in first.losses], num_it=first.num_it)
 
+def unit_environment() -> dict:
+    "What a unit was measured on: machine, versions, date"
+    from .store import environment
+    return {k: v for k, v in environment().items() if k in ('cpu', 'cores', 'torch', 'fastai', 'fastlrx', 'date')}
+
 def run_unit(unit:Unit, work) -> str:
-    "Run `unit` and save what it measured in `work`; returns its key"
+    "Run `unit` and save what it measured in `work`, with the machine and versions it ran on; returns its key"
     import torch
     from .tasks import TASKS
     torch.set_num_threads(1)
@@ -68,7 +74,7 @@ def run_unit(unit:Unit, work) -> str:
         res = fit_alternative(task, arg, seed)
     elif kind == 'autolr': res = _autolr(task, seed)
     else: raise ValueError(f"Unknown unit kind {kind!r}")
-    save_json(res, unit.path(work))
+    save_json(dict(res, env=unit_environment()), unit.path(work))
     return unit.key
 
 def run_units(units:list, work, procs:int=2, log=print) -> int:
@@ -104,6 +110,42 @@ def collect_task(bt:BenchTask, work) -> dict|None:
     return dict(task=bt.name, family=t.family, schedule=t.schedule, epochs=t.epochs, default_lr=t.default_lr,
                 description=t.desc, loss=t.loss_name, metric=t.metric, grid=bt.grid, seeds=list(bt.seeds),
                 range_test=RANGE_TEST, runs=runs)
+
+def pick_units(results:list) -> list:
+    "The `fit` units at contestants' picks that the grids of `results` do not hold"
+    from .evaluate import needed_fits
+    return [Unit(task, seed, 'fit', lr) for (task, seed), lrs in needed_fits(results).items() for lr in lrs]
+
+def attach_picks(results:list, work) -> list:
+    "`results` with each run's fits at contestants' picks read from `work` (those that are there) as `picked`"
+    have = {}
+    for u in pick_units(results):
+        if u.path(work).exists(): have.setdefault((u[0], u[1]), []).append(read_json(u.path(work)))
+    for res in results:
+        for r in res['runs']: r['picked'] = have.get((res['task'], r['seed']), [])
+    return results
+
+def unpack_results(report:dict, work) -> int:
+    "Write the units behind a shipped report (`report['raw']`, its cost table) into `work`, so a run resumes from them; returns how many"
+    n = 0
+    def put(unit, obj):
+        nonlocal n
+        if not unit.path(work).exists(): save_json(obj, unit.path(work)); n += 1
+    for res in report.get('raw', []):
+        for r in res['runs']:
+            name, s = res['task'], r['seed']
+            curve = {k: v for k, v in r.items() if k not in ('seed', 'grid', 'alternatives', 'autolr', 'short', 'picked')}
+            put(Unit(name, s, 'curve'), dict(curve, seed=s))
+            for k, c in r.get('short', {}).items(): put(Unit(name, s, 'short', int(k)), c)
+            put(Unit(name, s, 'autolr'), r['autolr'])
+            for k, a in r['alternatives'].items(): put(Unit(name, s, 'alt', k), a)
+            for g in (*r['grid'], *r.get('picked', ())): put(Unit(name, s, 'fit', g['lr']), g)
+    if report.get('cost') and not (Path(work)/'cost.json').exists(): save_json(report['cost'], Path(work)/'cost.json'); n += 1
+    return n
+
+def missing_units(units:list, work) -> list:
+    "The `units` that `work` lacks"
+    return [u for u in units if not u.path(work).exists()]
 
 def select_tasks(plan:list, tasks=None) -> list:
     "The `BenchTask`s of `plan` named in `tasks` (all when `None`); an unknown name is an error"

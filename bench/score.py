@@ -44,21 +44,23 @@ def rule_row(grid:list, lr:float) -> dict:
     "Loss, metric and their regrets of training at `lr`, read off the seed's grid"
     o, loss, met = oracle(grid), value_at(grid, lr), value_at(grid, lr, 'metric')
     return dict(lr=lr, valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
-                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=False)
+                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=False, diverged=False)
 
 def trained_row(grid:list, row:dict) -> dict:
-    "Loss, metric and their regrets of a contestant that trained for itself (`row` as `Task.fit_at` returns it)"
+    "Loss, metric and their regrets of a fit trained at its own LR (`row` as `Task.fit_at` returns it); diverged, it scores as the grid's diverged runs do"
     o = oracle(grid)
-    loss = row['valid_loss'] if math.isfinite(row['valid_loss']) and not row.get('diverged') else math.inf
-    met = row['metric'] if math.isfinite(loss) else math.inf
+    diverged = bool(row.get('diverged')) or not math.isfinite(row['valid_loss'])
+    loss = float(filled(grid)[1].max()) if diverged else row['valid_loss']
+    met = float(filled(grid, 'metric')[1].max()) if diverged else row['metric']
     return dict(lr=row.get('lr'), valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
-                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=True)
+                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=True, diverged=diverged)
 
 def stats(rows:list) -> dict:
     "Median and worst loss and metric regret, LR spread in decades and failures of `rows`"
     lr, mr = [r['loss_regret'] for r in rows], [r['metric_regret'] for r in rows]
     return dict(median=float(np.median(lr)), worst=max(lr), metric_median=float(np.median(mr)), metric_worst=max(mr),
-                spread=lr_spread(r['lr'] for r in rows), failed=sum(not math.isfinite(r['loss_regret']) for r in rows), n=len(rows))
+                spread=lr_spread(r['lr'] for r in rows), failed=sum(not math.isfinite(r['loss_regret']) for r in rows),
+                diverged=sum(bool(r.get('diverged')) for r in rows), n=len(rows))
 
 def by(rows:list, *keys) -> dict:
     "`rows` grouped by the values of `keys`, in order of first appearance"
