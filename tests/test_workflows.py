@@ -54,6 +54,12 @@ def test_a_log_gets_one_line_per_range_test_not_bars():
     assert len(lines) == 3 and len(r.stdout) < 600, r.stdout[:1000]
     assert all(l.startswith('lr_find_plus: recommended=') and ' steps (' in l and l.endswith(' s') for l in lines), lines
 
+def test_lr_find_slice_writes_one_line_to_a_log():
+    r = _run("from fastlrx.all import *\nfrom fastlrx.testing import digits_learner, two_groups\n"
+             "learn = digits_learner(splitter=two_groups)\nlearn.lr_find_slice(ratios=(10, 100), num_it=30, show_plot=False)")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith('lr_find_slice: lr=slice(') and r.stdout.count('\n') == 1 and '2 range tests, ' in r.stdout, r.stdout[:500]
+
 def test_autolr_says_what_it_costs_in_one_line():
     "`AutoLR`'s line gives its pick, the LR it replaced, and the steps and seconds of its range tests against the fit's"
     r = _run("from fastlrx.all import *\nfrom fastlrx.testing import digits_learner\nlearn = digits_learner(cbs=AutoLR(num_it=40))\n"
