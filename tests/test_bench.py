@@ -214,3 +214,19 @@ def test_fastlrx_ships_the_constants_fitted_on_the_whole_suite(shipped):
 def test_readme_quotes_the_shipped_tables(shipped):
     readme = (ROOT/'README.md').read_text()
     assert regret_table(shipped) in readme and sweep_table(shipped) in readme
+
+def test_a_probe_runs_the_fits_schedule_compressed():
+    "The LR of each of a probe's steps is fastai's schedule at `step / steps`, as `fit_one_cycle` sets it; the probe stops after `steps`"
+    from bench.probes import CompressedSchedule, fit_scheds
+    learn = digits_task.make_learner(0)
+    cb = CompressedSchedule(fit_scheds('one_cycle', 0.05), 10)
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, 0.05, cbs=cb)
+    f = fit_scheds('one_cycle', 0.05)['lr']
+    assert cb.done == 10 and np.allclose(cb.hps['lr'], [float(f(i / 10)) for i in range(9)], rtol=1e-6)
+    with pytest.raises(ValueError, match='fine_tune'): fit_scheds('fine_tune', 0.1)
+
+def test_spearman_ranks_with_ties_and_failures():
+    from bench.probes import spearman
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, math.inf], [1, 2, 3]) == pytest.approx(1.0), "a diverged probe ranks last"
