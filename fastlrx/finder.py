@@ -301,6 +301,10 @@ def _at_terminal() -> bool:
 
 def _shows_progress(learn) -> bool: return any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
 
+def print_to_log(learn, line:str):
+    "Print `line` where it replaces a progress bar: `learn` shows progress, no person watches (a log file), logging is on"
+    if _shows_progress(learn) and not _at_terminal() and learn.logger is not noop: print(line)
+
 def _nested_bar(learn, total:int, label:str=''):
     "A plain progress bar over `total` steps labelled `label`; `None` when `learn` shows no progress or no one watches"
     if not (_shows_progress(learn) and _at_terminal()): return None
@@ -340,8 +344,7 @@ def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=N
     cbs = [LRFinderPlus(start_lr, end_lr, num_it, **kwargs)]  # checks the settings
     _check_learner(learn, cbs[0], n_runs, bootstrap)
     funcs = _named_funcs(suggest_funcs)
-    watched, shows = _at_terminal(), _shows_progress(learn)
-    skip = _SKIP_CBS + tuple(skip_cbs) + ((ProgressCallback,) if nested or not watched else ())
+    skip = _SKIP_CBS + tuple(skip_cbs) + ((ProgressCallback,) if nested or not _at_terminal() else ())
     bar = _nested_bar(learn, n_runs * num_it, label) if nested else None
     t0 = time.perf_counter()
     _materialize(learn)
@@ -359,7 +362,7 @@ def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=N
         if bar: bar.on_iter_end()
     res = _summarize(cbs, funcs, num_it, bootstrap, cbs[0].beta, on_nan=on_nan)
     res.steps, res.secs = sum(len(cb.lrs) for cb in cbs), time.perf_counter() - t0
-    if shows and not watched and not nested and learn.logger is not noop: print(_one_line(res))
+    if not nested: print_to_log(learn, _one_line(res))
     return res
 
 def _one_line(res) -> str:

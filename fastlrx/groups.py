@@ -13,8 +13,7 @@ from fastai.torch_core import rank_distrib
 from fastai.learner import Learner
 from .suggest import clean_curve, smooth_curve, recommended
 from .result import trim_curve, _named_funcs
-from .finder import _range_test, _n_groups, _per_group, _check_settings, _finder_keywords, check_flag, _at_terminal, _shows_progress
-from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
+from .finder import _range_test, _n_groups, _per_group, _check_settings, _finder_keywords, check_flag, print_to_log
 
 # %% auto #0
 __all__ = ['SuggestedSlice']
@@ -155,7 +154,6 @@ def lr_find_slice(self:Learner, ratios=(1, 10, 100, 1000), suggest_func=None, st
     if ratio is None: warnings.warn("No ratio's range test could be read, so there is no slice to suggest: see the warnings above")
     res = SuggestedSlice(picks[ratio] if ratio else math.nan, ratio, picks, lowest, start, results, tol, results[rs[0]]._fields[0])
     res.steps, res.secs = sum(o.steps for o in results.values()), time.perf_counter() - t0
-    if not label and _shows_progress(self) and not _at_terminal() and self.logger is not noop:  # a log, not `AutoLR`'s test
-        print(f"lr_find_slice: lr={res.lr} (ratio {res.ratio}) after {len(rs)} range tests, {res.steps} steps, in {res.secs:.1f} s")
+    if not label: print_to_log(self, f"lr_find_slice: lr={res.lr} (ratio {res.ratio}) after {len(rs)} range tests, {res.steps} steps, in {res.secs:.1f} s")
     if show_plot and not rank_distrib(): res.plot()
     return res
