@@ -8,7 +8,7 @@ from .score import rule_row, trained_row, filled, stats, oracle
 from .lofo import Tuned, lofo_rows, objective
 
 __all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'fit_steps',
-           'curve_unit', 'trained_at', 'picks', 'needed_fits', 'score_all', 'short_tests', 'fixed_lr_floor']
+           'curve_unit', 'same_lr', 'trained_at', 'picks', 'needed_fits', 'score_all', 'short_tests', 'fixed_lr_floor']
 
 EDGE_FACTORS = [float(f"{10 ** (i / 8):.4g}") for i in range(-16, 1)]  # 0.01 .. 1, 8 per decade
 CORRECTIONS = [float(f"{10 ** (i / 8):.4g}") for i in range(-8, 9)]  # k: 0.1 .. 10
@@ -69,10 +69,14 @@ def curve_unit(r:dict) -> str:
     "A fingerprint of run `r`'s recorded range test: budget variants of one seed that share a curve share it"
     return hashlib.sha1(json.dumps([r['seed'], r['lrs'], r['losses']]).encode()).hexdigest()[:12]
 
+def same_lr(a:float, b:float) -> bool:
+    "Whether two learning rates are one: within 1e-5 decades (a unit's key keeps 6 digits)"
+    return abs(math.log10(a / b)) < 1e-5
+
 def trained_at(r:dict, lr:float) -> dict:
     "The fit of run `r` at `lr`: a grid row, or a fit at a contestant's pick (`r['picked']`); a `KeyError` naming it if absent"
     for row in (*r['grid'], *r.get('picked', ())):
-        if abs(math.log10(row['lr'] / lr)) < 1e-5: return row
+        if same_lr(row['lr'], lr): return row
     raise KeyError(f"{r['task']} seed {r['seed']}: no fit at lr {lr:.6g}; run `python -m bench` to train it")
 
 def _row(r, name, row): return dict(row, task=r['task'], family=r['family'], seed=r['seed'], contestant=name,
@@ -101,7 +105,7 @@ def needed_fits(results:list) -> dict:
     for (c, task, seed), lr in lrs.items():
         if not (lr and math.isfinite(lr) and lr > 0): continue
         lr = float(f"{lr:.6g}")
-        if any(abs(math.log10(g['lr'] / lr)) < 1e-5 for g in grids[(task, seed)]): continue
+        if any(same_lr(g['lr'], lr) for g in grids[(task, seed)]): continue
         out.setdefault((task, seed), [])
         if lr not in out[(task, seed)]: out[(task, seed)].append(lr)
     return out
@@ -113,13 +117,13 @@ def _no_lr(lr:float) -> dict:
 def score_all(results:list, read:bool=False) -> dict:
     """Rows of every contestant on every run, all trained at their own pick (`read=True`: picks read off the seed's grid
     instead, the fast way to explore a rule), and the constants of fastlrx's rules: per held-out family and on the whole suite"""
-    runs = flat_runs(results)
     lrs, constants = picks(results)
+    per_run = {}
+    for (c, task, seed), lr in lrs.items(): per_run.setdefault((task, seed), {})[c] = lr
     rows = []
-    for r in runs:
+    for r in flat_runs(results):
         g = r['grid']
-        for (c, task, seed), lr in lrs.items():
-            if (task, seed) != (r['task'], r['seed']): continue
+        for c, lr in per_run[(r['task'], r['seed'])].items():
             if not (lr and math.isfinite(lr) and lr > 0): rows.append(_row(r, c, _no_lr(lr))); continue
             rows.append(_row(r, c, rule_row(g, lr) if read else dict(trained_row(g, trained_at(r, lr)), lr=lr)))
         for n, alt in r['alternatives'].items(): rows.append(dict(_row(r, n, trained_row(g, alt)), oracle_lr=None))  # no LR to compare

@@ -14,10 +14,9 @@ from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import CancelFitException, CancelValidException
 from fastai.callback.schedule import ParamScheduler, combined_cos, combine_scheds, SchedNo, SchedCos
-from .plan import bench_plan
-from .store import load_results, save_json, read_json, RESULTS
+from .store import load_results, save_json, RESULTS
 from .score import oracle, filled, relative_regret
 from .evaluate import fit_steps
 
@@ -42,7 +41,7 @@ class CompressedSchedule(ParamScheduler):
         if self.done >= self.steps: raise CancelFitException()
     def before_validate(self):
         "The fit's epochs end in a validation; a probe validates once, at its end"
-        if self.done < self.steps: from fastai.callback.core import CancelValidException; raise CancelValidException()
+        if self.done < self.steps: raise CancelValidException()
 
 def probe(task, seed:int, lr:float, frac:float) -> dict:
     "Train a fresh learner of `task` at `lr` for `frac` of the fit's steps, the schedule compressed; its validation loss"

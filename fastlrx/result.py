@@ -172,8 +172,8 @@ def _nan_start(runs) -> bool:
 def _short_why(runs, n:int) -> str:
     "What to change when the shortest run recorded only `n` points, by why it stopped"
     stops = {r.stop for r in runs if len(r.lrs) == n}
-    if 'diverged' in stops: return ("it stopped when its smoothed loss rose `div_thresh` (default 4) times above the best: pass a "
-                                    "larger `div_thresh`, `stop_div=False`, or a lower `start_lr`")
+    if 'diverged' in stops: return ("it stopped when its smoothed loss rose past `div_thresh` (default 4) times the best, widened by "
+                                    "the loss's noise at the start: pass a larger `div_thresh`, `stop_div=False`, or a lower `start_lr`")
     if 'nan' in stops: return "its loss turned NaN or infinite: pass a lower `end_lr`"
     if 'out of data' in stops: return "the training data ran out: use a smaller batch size"
     if 'cancelled' in stops: return "another callback cancelled the fit: pass it in `skip_cbs`"
@@ -202,6 +202,12 @@ def _ensembles(funcs, lrs, losses, num_it) -> dict:
         except ValueError: pass
     return res
 
+def _mark(lrs, losses, lr:float) -> tuple:
+    "Where a pick is marked: at the LR a user trains at, on the smoothed curve (fastai's `minimum` would mark `lr_min`, 10x its pick)"
+    lrs, losses = _finite_prefix(np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64))
+    if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
+    return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
+
 def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on_nan:str='warn'):
     "The `SuggestedLRs`-compatible result of the finished `LRFinderPlus` callbacks `cbs`"
     runs = [FinderRun(np.array(cb.lrs), np.array(cb.raw_losses), np.array(cb.losses), cb.stop_reason, None) for cb in cbs]
@@ -217,7 +223,7 @@ def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on
         for nm, why in failed.items(): warnings.warn(f"Suggestion function {nm} failed on the LR range test curve: {why}")
     picks = {nm: np.array([r.picks[nm] for r in runs]) for nm in funcs}
     extras = dict(lrs=lrs, raw_losses=raw, losses=sm, num_it=num_it, runs=runs, band=band, picks=picks,
-                  spread={nm: _iqr_decades(p) for nm, p in picks.items()}, points={nm: v[1] for nm, v in main.items()},
+                  spread={nm: _iqr_decades(p) for nm, p in picks.items()}, points={nm: _mark(lrs, sm, v[0]) for nm, v in main.items()},
                   failed=failed, boot_band=None, boot_picks=None, boot_spread=None)
     extras['ensembles'] = _ensembles(funcs, lrs, sm, num_it)
     if bootstrap:
@@ -273,17 +279,11 @@ def _rule_styles(n:int, curve='C0') -> list:
     if n > len(cols): cols += list(mpl.colormaps['hsv'](np.linspace(0, 1, n - len(cols), endpoint=False)))
     return [(cols[i], _MARKERS[i % len(_MARKERS)]) for i in range(n)]
 
-def _mark(self, lr:float) -> tuple:
-    "Where a pick is marked: at the LR a user trains at, on the smoothed curve (fastai's `minimum` marks `lr_min`, 10x its pick)"
-    lrs, losses = _finite_prefix(np.asarray(self.lrs, dtype=np.float64), np.asarray(self.losses, dtype=np.float64))
-    if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
-    return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
-
 def _pick_groups(self) -> dict:
     "The rules of `self` grouped by the point they mark: `{(x, y): legend label}`"
     groups = {}
     for nm, lr in zip(self._fields, self):
-        x, y = _mark(self, lr)
+        x, y = self.points[nm]
         if np.isfinite(x): groups.setdefault((x, y), {}).setdefault(lr, []).append(nm)
     return {p: '; '.join(f"{', '.join(nms)}: {lr:.2e}" for lr, nms in g.items()) for p, g in groups.items()}
 
