@@ -27,6 +27,7 @@ setuptools.setup(
     project_urls={'Repository': f"https://github.com/{cfg['user']}/{cfg['repo']}",
                   'Documentation': f"https://{cfg['user']}.github.io/{cfg['repo']}/"},
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
+    package_data={cfg['lib_name']: ['curves.json']},  # the recorded curves of `fastlrx.testing`
     install_requires=reqs('requirements'),
     extras_require={'dev': reqs('dev_requirements'), 'pets': reqs('pets_requirements'),
                     'distributed': reqs('distributed_requirements')},

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math, warnings
 import torch
 from fastai.callback.schedule import valley, minimum, steep, slide
-from fastlrx.suggest import steepest, depth, trough, ensemble
+from fastlrx.suggest import steepest, depth, trough, ensemble, lr_find_trim
 from .peers import lightning_suggestion
 from .alternatives import ALTERNATIVES as OPTIMIZERS
 
@@ -20,8 +20,8 @@ recommended_v01 = ensemble(steepest, depth, trough, name='recommended_v01')
 
 def curve_args(curve:dict) -> tuple:
     "`(lrs, losses, num_it)` as stock `lr_find` passes them to a suggestion function: the recorded curve without its first tenth and last 5 points"
-    n, lrs, losses = curve['num_it'], curve['lrs'], curve['losses']
-    return torch.tensor(lrs[n // 10:len(lrs) - 5]), torch.tensor(losses[n // 10:len(losses) - 5]), n
+    lrs, losses = lr_find_trim(curve['lrs'], curve['losses'], curve['num_it'])
+    return torch.tensor(lrs), torch.tensor(losses), curve['num_it']
 
 def rule_pick(func, curve:dict) -> float:
     "The learning rate `func` suggests on `curve` (NaN when it fails, as `lr_find` would have raised)"

@@ -2,12 +2,12 @@
 from __future__ import annotations
 import hashlib, json, math
 import numpy as np
-from fastlrx.suggest import stable_edge, planned_factor
+from fastlrx.suggest import stable_edge, planned_factor, fit_steps
 from .contestants import FASTAI_RULES, recommended_v01, curve_args, rule_pick, lightning_pick
 from .score import rule_row, trained_row, filled, stats, oracle
 from .lofo import Tuned, lofo_rows, objective
 
-__all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE', 'fit_steps',
+__all__ = ['EDGE_FACTORS', 'CORRECTIONS', 'ALPHAS', 'flat_runs', 'edge_of', 'RECOMMENDED', 'PLANNED_RULE',
            'curve_unit', 'same_lr', 'trained_at', 'picks', 'needed_fits', 'score_all', 'short_tests', 'fixed_lr_floor']
 
 EDGE_FACTORS = [float(f"{10 ** (i / 8):.4g}") for i in range(-16, 1)]  # 0.01 .. 1, 8 per decade
@@ -35,7 +35,7 @@ def _clipped(edge:tuple, factor:float) -> float:
     e, lo, hi = edge
     return float(np.clip(e * factor, lo, hi)) if math.isfinite(e) else math.nan
 
-def _steps(r:dict) -> int: return fit_steps(r['schedule'], r['epochs'], r['steps_per_epoch'])
+def _steps(r:dict) -> int: return fit_steps(r['epochs'], r['steps_per_epoch'], r['schedule'])
 def _phi(r:dict) -> float: return 1. if r['schedule'] == 'fit' else 0.
 
 RECOMMENDED = Tuned('recommended', lambda r, factor: _clipped(_edge(r), factor), [dict(factor=f) for f in EDGE_FACTORS])
@@ -60,10 +60,6 @@ class _Planned(Tuned):
         return dict(factor=factor, k=k, alpha=alpha)
 
 PLANNED_RULE = _Planned('planned')
-
-def fit_steps(schedule:str, epochs:int, steps_per_epoch:int) -> int:
-    "Optimizer steps of a fit of `epochs` with fastai's `schedule` (`fine_tune` adds its frozen epoch)"
-    return (epochs + (schedule == 'fine_tune')) * steps_per_epoch
 
 def curve_unit(r:dict) -> str:
     "A fingerprint of run `r`'s recorded range test: budget variants of one seed that share a curve share it"

@@ -1,9 +1,9 @@
 "What the quick and the full benchmark run: each task with the learning-rate grid its oracle is searched on, and its seeds."
 from __future__ import annotations
 from fastcore.basics import store_attr
-from .tasks import Task, TASKS, log_grid
+from .tasks import Task, TASKS, LONG_TASKS, log_grid
 
-__all__ = ['BenchTask', 'FULL_GRIDS', 'bench_plan']
+__all__ = ['BenchTask', 'FULL_GRIDS', 'LONG_GRIDS', 'bench_plan', 'long_plan']
 
 class BenchTask:
     "A `Task`, the log grid (`lo`, `hi`, `per_decade`) its oracle is searched on, and its seeds"
@@ -25,3 +25,10 @@ def bench_plan(quick:bool=False) -> list:
     "The `BenchTask`s of the quick (2 small tasks, 2 points per decade, 2 seeds) or the full benchmark (every task, 3 seeds)"
     if quick: return [BenchTask(TASKS[n], 1e-3, 1, 2, (0, 1)) for n in ('digits_mlp_2ep', 'cancer_sgd_bs8')]
     return [BenchTask(TASKS[n], *FULL_GRIDS[n]) for n in TASKS]
+
+LONG_GRIDS = dict(digits_cnn_30ep=(1e-4, 3.16), wine_sgd_100ep=(1e-3, 10), digits_mlp_bs32_20ep=(1e-4, 1), cancer_sgd_15ep=(1e-4, 1))
+"The long fits' grids, as their families' in `FULL_GRIDS`"
+
+def long_plan() -> list:
+    "The `BenchTask`s of the long fits that evaluate the search (`bench.search --long`)"
+    return [BenchTask(LONG_TASKS[n], *LONG_GRIDS[n]) for n in LONG_TASKS]

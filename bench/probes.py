@@ -18,7 +18,7 @@ from fastai.callback.core import CancelFitException, CancelValidException
 from fastai.callback.schedule import ParamScheduler, combined_cos, combine_scheds, SchedNo, SchedCos
 from .store import load_results, save_json, RESULTS
 from .score import oracle, filled, relative_regret
-from .evaluate import fit_steps
+from fastlrx.suggest import fit_steps
 
 __all__ = ['PROBE_FRACS', 'fit_scheds', 'CompressedSchedule', 'probe', 'spearman', 'summarize', 'main']
 
@@ -47,7 +47,7 @@ def probe(task, seed:int, lr:float, frac:float) -> dict:
     "Train a fresh learner of `task` at `lr` for `frac` of the fit's steps, the schedule compressed; its validation loss"
     learn = task.make_learner(seed)
     n = len(learn.dls.train)
-    steps = max(1, round(frac * fit_steps(task.schedule, task.epochs, n)))
+    steps = max(1, round(frac * fit_steps(task.epochs, n, task.schedule)))
     scheds = fit_scheds(task.schedule, lr)
     with learn.no_bar(), learn.no_logging():
         t0 = time.perf_counter()

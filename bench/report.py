@@ -9,6 +9,7 @@ from .score import stats, by, oracle
 from .evaluate import score_all, fixed_lr_floor, short_tests
 from .uncertainty import summary, paired, best_of, verdict, BOOT
 from .store import save_json, read_json, environment
+from fastlrx.suggest import fit_steps
 
 __all__ = ['HOW', 'LOSS_FLOOR_TEXT', 'RTOL', 'ATOL', 'close', 'rows_differ', 'collect', 'measured_on', 'read_error', 'build_report', 'regret_table', 'versus_table',
            'measured_table', 'family_table', 'sweep_table', 'autolr_cost_table', 'cost_table', 'constants_table', 'short_tests_table',
@@ -64,7 +65,7 @@ def _sweep(results:list, rows:list) -> list:
             run0 = res['runs'][0]
             pick = lambda c: float(np.median([r['lr'] for r in by_tf[(res['task'], c)]]))
             out.append(dict(family=fam, task=res['task'], schedule=res['schedule'], epochs=res['epochs'],
-                            steps=(res['epochs'] + (res['schedule'] == 'fine_tune')) * run0['steps_per_epoch'],
+                            steps=fit_steps(res['epochs'], run0['steps_per_epoch'], res['schedule']),
                             oracle=[oracle(r['grid'])['lr'] for r in res['runs']],
                             picks={c: pick(c) for c in ('minimum', 'valley', 'recommended', 'planned', 'AutoLR')}))
     return out

@@ -77,19 +77,20 @@ def run_unit(unit:Unit, work) -> str:
     save_json(dict(res, env=unit_environment()), unit.path(work))
     return unit.key
 
-def run_units(units:list, work, procs:int=2, log=print) -> int:
-    "Run the `units` not yet in `work`, in `procs` processes (1: in this one); returns how many ran"
+def run_units(units:list, work, procs:int=2, log=print, runner=None) -> int:
+    "Run the `units` not yet in `work` with `runner` (default `run_unit`), in `procs` processes (1: in this one); returns how many ran"
+    runner = runner or run_unit
     todo = [u for u in units if not u.path(work).exists()]
     if log: log(f"{len(units) - len(todo)} of {len(units)} units already in {work}; running {len(todo)} in {procs} process(es)")
     t0 = time.time()
     if procs <= 1:
         for i, u in enumerate(todo):
-            run_unit(u, work)
+            runner(u, work)
             if log: log(f"[{i+1}/{len(todo)} {time.time()-t0:.0f}s] {u[0]} {u.key}")
         return len(todo)
     failed = []
     with ProcessPoolExecutor(procs, mp_context=get_context('fork')) as ex:
-        futs = {ex.submit(run_unit, u, str(work)): u for u in todo}
+        futs = {ex.submit(runner, u, str(work)): u for u in todo}
         for i, f in enumerate(as_completed(futs)):
             u, err = futs[f], f.exception()
             if err is not None: failed.append(f"{u[0]} {u.key}: {type(err).__name__}: {err}")

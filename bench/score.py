@@ -3,9 +3,10 @@ from __future__ import annotations
 import math
 import numpy as np
 
-__all__ = ['LOSS_FLOOR', 'relative_regret', 'lr_spread', 'filled', 'value_at', 'oracle', 'rule_row', 'trained_row', 'stats', 'by']
+__all__ = ['LOSS_FLOOR', 'METRIC_FLOOR', 'relative_regret', 'lr_spread', 'filled', 'value_at', 'oracle', 'rule_row', 'trained_row', 'stats', 'by']
 
 LOSS_FLOOR = 0.01  # a best loss counts as at least 1% of the untrained model's: near-perfect fits of tiny data blow up ratios
+METRIC_FLOOR = 0.01  # a best metric (an error rate) counts as at least 0.01, for the same reason
 
 def relative_regret(value:float, best:float, floor:float=0.0) -> float:
     "`(value - best) / max(best, floor)`; infinite when `value` is not finite"
@@ -44,7 +45,7 @@ def rule_row(grid:list, lr:float) -> dict:
     "Loss, metric and their regrets of training at `lr`, read off the seed's grid"
     o, loss, met = oracle(grid), value_at(grid, lr), value_at(grid, lr, 'metric')
     return dict(lr=lr, valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
-                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=False, diverged=False)
+                metric_regret=relative_regret(met, o['metric'], floor=METRIC_FLOOR), trained=False, diverged=False)
 
 def trained_row(grid:list, row:dict) -> dict:
     "Loss, metric and their regrets of a fit trained at its own LR (`row` as `Task.fit_at` returns it); diverged, it scores as the grid's diverged runs do"
@@ -53,7 +54,7 @@ def trained_row(grid:list, row:dict) -> dict:
     loss = float(filled(grid)[1].max()) if diverged else row['valid_loss']
     met = float(filled(grid, 'metric')[1].max()) if diverged else row['metric']
     return dict(lr=row.get('lr'), valid_loss=loss, metric=met, loss_regret=relative_regret(loss, o['valid_loss'], o['floor']),
-                metric_regret=relative_regret(met, o['metric'], floor=0.01), trained=True, diverged=diverged)
+                metric_regret=relative_regret(met, o['metric'], floor=METRIC_FLOOR), trained=True, diverged=diverged)
 
 def stats(rows:list) -> dict:
     "Median and worst loss and metric regret, LR spread in decades and failures of `rows`"

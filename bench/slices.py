@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
 from fastlrx.all import *  # `Learner.lr_find_slice`, `StateSnapshot`
-from .tasks import _pets_learner
+from .tasks import pets_learner
 from .store import save_json, environment
 
 __all__ = ['BASE_LR', 'FASTAI_RATIOS', 'frozen_phase', 'unfrozen_phase', 'run_seed', 'table', 'main']
@@ -27,7 +27,7 @@ FASTAI_RATIOS = (10, 100, 1000)  # `lr_mult=100` is fastai's; 10 and 1000 are it
 def frozen_phase(seed:int, size:int, bs:int):
     "A fresh pets `Learner` after `fine_tune`'s frozen epoch, unfrozen, as `fine_tune` leaves it before its second fit"
     set_seed(seed, reproducible=True)
-    learn = _pets_learner(seed, size=size, bs=bs)
+    learn = pets_learner(seed, size=size, bs=bs)
     learn.path = Path(tempfile.gettempdir())/'fastlrx'
     learn.freeze()
     learn.fit_one_cycle(1, slice(BASE_LR), pct_start=0.99)

@@ -17,7 +17,7 @@ from fastai.optimizer import SGD
 from fastai.data.transforms import RandomSplitter
 from fastlrx.data import digits_dls, digits_cnn, pets_path, efficientnet_lite0, LITE0_STATS
 
-__all__ = ['is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS']
+__all__ = ['is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS', 'LONG_TASKS']
 
 def is_diverged(valid_loss, start_loss:float) -> bool:
     "Whether a final validation loss is not finite or more than twice `start_loss`, the untrained model's"
@@ -118,16 +118,11 @@ def _digits_learner(seed):
     "The BatchNorm CNN on digits, split by `seed`"
     return Learner(digits_dls(bs=64, seed=seed), digits_cnn(), loss_func=CrossEntropyLossFlat(), metrics=error_rate)
 
-def _pets_learner(seed, size=128, bs=32):
-    "Pretrained EfficientNet-Lite0 with fastai's head on the pets images, a fixed split"
-    from fastai.vision.data import ImageBlock
-    from fastai.data.block import DataBlock, CategoryBlock
-    from fastai.data.transforms import get_image_files, RegexLabeller, Normalize
-    from fastai.vision.augment import Resize, aug_transforms
+def pets_learner(seed, size=128, bs=32):
+    "Pretrained EfficientNet-Lite0 with fastai's head on the pets images, a fixed split: `fastlrx.pets`'s DataBlock, presized to 5/4"
     from fastai.vision.learner import vision_learner
-    db = DataBlock((ImageBlock, CategoryBlock), get_items=get_image_files, splitter=fixed_splitter(0.2, seed=42),
-                   get_y=using_attr(RegexLabeller(r'(.+)_\d+.jpg$'), 'name'), item_tfms=Resize(size*5//4),
-                   batch_tfms=[*aug_transforms(size=size, min_scale=0.75), Normalize.from_stats(*LITE0_STATS)])
+    from fastlrx.pets import pets_datablock
+    db = pets_datablock(size, LITE0_STATS, presize=size * 5 // 4, splitter=fixed_splitter(0.2, seed=42))
     dls = db.dataloaders(pets_path()/'images', bs=bs, num_workers=0)
     return vision_learner(dls, lambda pretrained=True, **kwargs: efficientnet_lite0(pretrained), metrics=error_rate, normalize=False)
 
@@ -169,6 +164,11 @@ def _mlp_learner(seed):
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
     return Learner(digits_dls(bs=256, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
 
+def _mlp_bs32_learner(seed):
+    "The digits MLP of `_mlp_learner` at bs 32: eight times the steps per epoch"
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    return Learner(digits_dls(bs=32, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
+
 def _cancer_sgd_learner(seed):
     "`tabular_learner` on breast cancer, SGD with momentum 0.9, bs 8"
     from fastai.tabular.learner import tabular_learner
@@ -198,7 +198,7 @@ def _gru(epochs): return Task(f'char_gru_{epochs}ep', _char_gru_learner, 'one_cy
     f"{_TEXT}, character GRU language model, Adam, cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
 
 digits_task = _digits_cnn(3)
-pets_task = Task('pets_lite0', _pets_learner, 'fine_tune', 2, 'pets_lite0',
+pets_task = Task('pets_lite0', pets_learner, 'fine_tune', 2, 'pets_lite0',
                  "Oxford-IIIT Pets sample (296 train / 74 valid, 37 breeds), ImageNet-pretrained timm "
                  "efficientnet_lite0 + fastai head, Resize(160) + aug_transforms(size=128, min_scale=0.75), bs 32, "
                  "Adam, fine_tune(2, base_lr=lr); lr_find on the fresh frozen learner")
@@ -219,3 +219,11 @@ transformer_task = Task('char_transformer', _char_transformer_learner, 'flat_cos
 TASKS = {t.name: t for t in (_digits_cnn(1), digits_task, _digits_cnn(9), pets_task, cancer_task, diabetes_task, _wine(2), wine_task, _wine(20),
                              _plain(2), _plain(6), _plain(20), _mlp(2), _mlp(6), _mlp(24), cancer_sgd_task, _gru(1), _gru(4),
                              transformer_task)}
+
+LONG_TASKS = {t.name: t for t in (
+    _digits_cnn(30), _wine(100),
+    Task('digits_mlp_bs32_20ep', _mlp_bs32_learner, 'flat_cos', 20, 'digits_mlp',
+         f"{_DIGITS}, MLP 64-256-256-10, AdamW (weight decay 0.1), cross-entropy, bs 32, fit_flat_cos(20, lr)"),
+    Task('cancer_sgd_15ep', _cancer_sgd_learner, 'one_cycle', 15, 'cancer_sgd',
+         f"{_CANCER}, tabular_learner layers [200, 100], SGD with momentum 0.9, cross-entropy, bs 8, fit_one_cycle(15, lr)"))}
+"Fits of 660 to 900 optimizer steps, where a budget of 50% or less pays for branches: the search's own evaluation, not in the suite"

@@ -11,6 +11,7 @@ from .snapshot import *
 from .result import *
 from .finder import *
 from .groups import *
+from .search import *
 from .autolr import *
-from . import suggest, snapshot, result, finder, groups, autolr
-__all__ = [name for mod in (suggest, snapshot, result, finder, groups, autolr) for name in mod.__all__]
+from . import suggest, snapshot, result, finder, groups, search, autolr
+__all__ = [name for mod in (suggest, snapshot, result, finder, groups, search, autolr) for name in mod.__all__]

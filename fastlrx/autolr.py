@@ -12,54 +12,26 @@ from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (no
 from fastai.callback.core import Callback
 from fastai.callback.schedule import LRFinder, ParamScheduler
 from .suggest import suggestion_name, planned
-from .result import _named_funcs
-from .finder import _range_test, _check_settings, _check_count, _finder_keywords, check_flag
-from .groups import _spread, _check_groups, _check_ratios  # also adds `Learner.lr_find_slice`
+from .result import named_funcs
+from .finder import range_test, check_settings, check_count, finder_keywords, check_flag
+from .groups import group_multipliers, live_groups, check_ratios  # also adds `Learner.lr_find_slice`
+from .search import Scaled, schedule_peak, lr_schedulers, group_peaks, fit_plan, search_lr, check_budget
 
 # %% auto #0
 __all__ = ['LRChange', 'AutoLR', 'LRFinderMilestones']
 
 # %% ../nbs/05_autolr.ipynb #e9113f35
-def _floats(v):
-    v = np.asarray(v, dtype=np.float64)
-    return float(v) if v.ndim == 0 else [float(x) for x in v.reshape(-1)]
-
-class _Scaled:
-    "Schedule `f` multiplied by `factor`, as Python floats"
-    def __init__(self, f, factor):
-        if isinstance(f, _Scaled): f, factor = f.f, f.factor * factor
-        self.f, self.factor = f, factor
-    def __call__(self, pos): return _floats(np.asarray(self.f(pos), dtype=np.float64) * self.factor)
-
-def _peaks(f, pct:float=0.) -> np.ndarray:
-    "The largest value that schedule `f` gives each parameter group (one, if it gives a float) from `pct` to the end"
-    return np.max([np.asarray(f(float(p)), dtype=np.float64).reshape(-1) for p in np.linspace(pct, 1, 201)], axis=0)
-
-def _peak(f, pct:float=0.) -> float:
-    "The largest value that schedule `f` gives the last parameter group from `pct` to the end"
-    return float(_peaks(f, pct)[-1])
-
-def _lr_scheds(learn) -> list:
-    "The running fit's `ParamScheduler`s that drive the LR (not a range test's)"
-    return [cb for cb in learn.cbs if isinstance(cb, ParamScheduler) and not isinstance(cb, LRFinder) and 'lr' in cb.scheds]
-
-def _group_peaks(learn, pct:float=0.) -> list:
-    "Each parameter group's largest LR from `pct` to the end of the running fit (its current LR without a scheduler)"
-    n, scheds = len(learn.opt.hypers), _lr_scheds(learn)
-    if not scheds: return [float(h['lr']) for h in learn.opt.hypers]
-    return [float(v) for v in np.broadcast_to(_peaks(scheds[0].scheds['lr'], pct), (n,))]
-
 def _rescale_lr(learn, lr, pct:float=0.) -> float:
     "Make the rest of the running fit peak at head LR `lr` (a float: group ratios stay) or at one LR per group (a list); return the head LR it replaces"
-    scheds, per_group = _lr_scheds(learn), np.ndim(lr) > 0
+    scheds, per_group = lr_schedulers(learn), np.ndim(lr) > 0
     if not scheds:
         lrs = [h['lr'] for h in learn.opt.hypers]
         learn.opt.set_hyper('lr', [float(v) for v in lr] if per_group else [float(v * lr / lrs[-1]) for v in lrs])
         return float(lrs[-1])
-    olds = [_peak(cb.scheds['lr'], pct) for cb in scheds]
-    factor = np.asarray(lr, dtype=np.float64) / np.asarray(_group_peaks(learn, pct)) if per_group else None
+    olds = [schedule_peak(cb.scheds['lr'], pct) for cb in scheds]
+    factor = np.asarray(lr, dtype=np.float64) / np.asarray(group_peaks(learn, pct)) if per_group else None
     for cb, old in zip(scheds, olds):
-        cb.scheds['lr'] = _Scaled(cb.scheds['lr'], factor if per_group else lr / old)
+        cb.scheds['lr'] = Scaled(cb.scheds['lr'], factor if per_group else lr / old)
         cb._update_val(pct)
     return olds[0]
 
@@ -71,48 +43,41 @@ def _log(learn, line:str):
     if mbar is not None: mbar.write(line)
     else: print(line)
 
-# %% ../nbs/05_autolr.ipynb #74ef15a3
-def _fit_plan(learn, pct:float=0.) -> tuple:
-    "`(steps, final_frac)` of the rest of the running fit: its optimizer steps, and its last LR over its peak (1 without a scheduler)"
-    steps = max(1, round((1 - pct) * learn.n_epoch * len(learn.dls.train)))
-    scheds = _lr_scheds(learn)
-    if not scheds: return steps, 1.
-    f = scheds[0].scheds['lr']
-    last = float(np.asarray(f(1.), dtype=np.float64).reshape(-1)[-1])
-    return steps, float(np.clip(last / _peak(f, pct), 0., 1.))
-
 # %% ../nbs/05_autolr.ipynb #ab2ec148
 LRChange = namedtuple('LRChange', 'fit epoch lr prev_lr suggestion result ratio plan cost', defaults=(None, None, None))
 
-def _cost(res, fit_steps:int) -> dict:
-    "What the nested range tests of `res` cost: their steps, seconds, and steps as a share of the fit's"
-    return dict(steps=res.steps, secs=res.secs, fit_steps=fit_steps, share=res.steps / max(fit_steps, 1))
+def _cost(res, fit_steps:int, budget=None) -> dict:
+    "What the nested range tests (and a search's branches) of `res` cost: steps, seconds, steps as a share of the fit's, the budget"
+    return dict(steps=res.steps, secs=res.secs, fit_steps=fit_steps, share=res.steps / max(fit_steps, 1), budget=budget)
 
-def _cost_text(c:dict) -> str: return f"range tests: {c['steps']} steps in {c['secs']:.1f} s, {c['share']:.0%} of the fit's {c['fit_steps']} steps"
+def _cost_text(c:dict) -> str:
+    what, of = ('range test and branches', f" (budget {c['budget']:.0%})") if c.get('budget') else ('range tests', '')
+    return f"{what}: {c['steps']} steps in {c['secs']:.1f} s, {c['share']:.0%} of the fit's {c['fit_steps']} steps{of}"
 
 def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:float=0., who:str='AutoLR: fit 1',
-            discriminative:bool=False, ratios=(10, 100, 1000)) -> LRChange:
-    "Run a nested range test for the rest of the running fit, make the fit use its pick, and log it as `who`"
-    steps, phi = _fit_plan(learn, pct)
+            discriminative:bool=False, ratios=(10, 100, 1000), budget=None, val_batches:int=16) -> LRChange:
+    "Run a nested range test (or a search within `budget`) for the rest of the running fit, make the fit use its pick, and log it as `who`"
+    steps, phi = fit_plan(learn, pct)
     func = suggest_func or planned(steps, 1, phi)
     nm, kw = suggestion_name(func), {k: v for k, v in finder_kwargs.items() if k != 'show_plot'}
-    plan, peaks = dict(steps=steps, final_frac=phi), _group_peaks(learn, pct)
-    if discriminative and len(peaks) > 1 and peaks[0] < 0.99 * peaks[-1]:
-        try: _check_groups(learn)
-        except ValueError: discriminative = False
-    else: discriminative = False
-    if discriminative:
+    plan, peaks = dict(steps=steps, final_frac=phi), group_peaks(learn, pct)
+    discriminative = discriminative and len(peaks) > 1 and peaks[0] < 0.99 * peaks[-1] and len(live_groups(learn)) > 1
+    if budget is not None:
+        res = search_lr(learn, budget, pct, func, val_batches, skip_cbs=(AutoLR, LRFinderMilestones), label=f'{who}: search', **kw)
+        lr, ratio = res.lr, None
+        nm = f"{nm}; the search fell back: {res.fallback}" if res.fallback else f"lr_search, best of {len(res.probes)} branches"
+    elif discriminative:
         res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, skip_cbs=(AutoLR, LRFinderMilestones), label=f'{who}: ', **kw)
         lr, ratio = (res.top, res.ratio) if res.lr is not None else (math.nan, None)
     else:
-        res = _range_test(learn, suggest_funcs=(func,), skip_cbs=(AutoLR, LRFinderMilestones), nested=True, label=f'{who}: range test', **kw)
+        res = range_test(learn, suggest_funcs=(func,), skip_cbs=(AutoLR, LRFinderMilestones), nested=True, label=f'{who}: range test', **kw)
         lr, ratio = float(res[0]), None
-    cost = _cost(res, steps)
+    cost = _cost(res, steps, budget)
     if not (math.isfinite(lr) and lr > 0):
         warnings.warn(f"{nm} gave no learning rate ({lr}); keeping the current one")
         _log(learn, f"{who} keeps its learning rate ({nm} gave none; {_cost_text(cost)})")
         return LRChange(fit, epoch, None, None, nm, res, None, plan, cost)
-    prev = _rescale_lr(learn, [lr * m for m in _spread(ratio, len(peaks))] if ratio else lr, pct)
+    prev = _rescale_lr(learn, [lr * m for m in group_multipliers(ratio, len(peaks))] if ratio else lr, pct)
     what = f"lr=slice({lr / ratio:.1e}, {lr:.1e})" if ratio else f"lr={lr:.1e}"
     _log(learn, f"{who} trains at {what} ({nm}; was {prev:.1e}; {_cost_text(cost)})")
     return LRChange(fit, epoch, lr, prev, nm, res, ratio, plan, cost)
@@ -122,21 +87,31 @@ def _check_callback_settings(owner:str, suggest_func, finder_kwargs:dict):
     "Raise a `TypeError`/`ValueError` naming the setting of `owner` that `lr_find_plus` would refuse"
     if 'suggest_funcs' in finder_kwargs:
         raise TypeError(f"{owner} uses one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
-    _check_settings(finder_kwargs, owner, [k for k in _finder_keywords() if k != 'suggest_funcs'])
+    check_settings(finder_kwargs, owner, [k for k in finder_keywords() if k != 'suggest_funcs'])
     if suggest_func is not None and (isinstance(suggest_func, (str, bytes)) or not callable(suggest_func)):
         raise TypeError(f"{owner}'s `suggest_func` takes one suggestion function, such as fastai's `valley` or fastlrx's "
                         f"`recommended` (the function, not its name); got {suggest_func!r}")
-    if suggest_func is not None: _named_funcs((suggest_func,))
+    if suggest_func is not None: named_funcs((suggest_func,))
+
+def _check_search_settings(owner:str, budget, val_batches, discriminative:bool=False):
+    "Raise for a `budget` out of (0, 1] or `None`, a bad `val_batches`, or a search asked to pick the groups' ratio too"
+    if budget is None: return
+    check_budget(budget)
+    check_count('val_batches', val_batches, 1, "is the number of validation batches each branch is scored on")
+    if discriminative: raise ValueError(f"{owner}: the search (`budget`) keeps the ratio between parameter groups; pass "
+                                        "`discriminative=True` without `budget` to pick the ratio by range tests")
 
 # %% ../nbs/05_autolr.ipynb #6f20939a
 class AutoLR(Callback):
     "Run the LR range test at the start of each fit (only the first if `once`) and train that fit at its suggestion"
-    order, run_valid = 90, False
-    def __init__(self, suggest_func=None, once:bool=False, discriminative:bool=False, ratios=(10, 100, 1000), **finder_kwargs):
+    order, run_valid, tunes_lr = 90, False, True  # `tunes_lr`: nested fits (range tests, branches) run without it
+    def __init__(self, suggest_func=None, once:bool=False, discriminative:bool=False, ratios=(10, 100, 1000), budget=None,
+                 val_batches:int=16, **finder_kwargs):
         check_flag('once', once); check_flag('discriminative', discriminative)
         _check_callback_settings('AutoLR', suggest_func, finder_kwargs)
-        _check_ratios(ratios)
-        store_attr('suggest_func,once,discriminative,ratios,finder_kwargs')
+        check_ratios(ratios)
+        _check_search_settings('AutoLR', budget, val_batches, discriminative)
+        store_attr('suggest_func,once,discriminative,ratios,budget,val_batches,finder_kwargs')
         self.history, self.n_fit = [], 0
 
     def before_fit(self):
@@ -146,17 +121,18 @@ class AutoLR(Callback):
         if self.once and self.history: return
         self.history.append(_retune(self.learn, self.suggest_func, self.finder_kwargs, fit=self.n_fit - 1, epoch=0,
                                     who=f'AutoLR: fit {self.n_fit}', discriminative=self.discriminative,
-                                    ratios=self.ratios))
+                                    ratios=self.ratios, budget=self.budget, val_batches=self.val_batches))
 
 # %% ../nbs/05_autolr.ipynb #c6d317df
 class LRFinderMilestones(Callback):
     "Re-run the LR range test at the start of each epoch in `epochs` and rescale the rest of the fit's LR to its pick"
-    order, run_valid = 90, False
-    def __init__(self, epochs, suggest_func=None, **finder_kwargs):
-        for e in listify(epochs): _check_count('epochs', e, 0, "are epoch indices, counted from 0")
+    order, run_valid, tunes_lr = 90, False, True
+    def __init__(self, epochs, suggest_func=None, budget=None, val_batches:int=16, **finder_kwargs):
+        for e in listify(epochs): check_count('epochs', e, 0, "are epoch indices, counted from 0")
         _check_callback_settings('LRFinderMilestones', suggest_func, finder_kwargs)
+        _check_search_settings('LRFinderMilestones', budget, val_batches)
         self.epochs = set(listify(epochs))
-        store_attr('suggest_func,finder_kwargs')
+        store_attr('suggest_func,budget,val_batches,finder_kwargs')
         self.history, self.n_fit = [], 0
 
     def before_fit(self):
@@ -172,4 +148,5 @@ class LRFinderMilestones(Callback):
         if hasattr(self.learn, 'lr_finder') or self.epoch not in self.epochs: return
         self.history.append(_retune(self.learn, self.suggest_func, self.finder_kwargs, fit=self.n_fit - 1,
                                     epoch=self.epoch, pct=self.epoch / self.n_epoch,
-                                    who=f'LRFinderMilestones: fit {self.n_fit}, epoch {self.epoch}'))
+                                    who=f'LRFinderMilestones: fit {self.n_fit}, epoch {self.epoch}',
+                                    budget=self.budget, val_batches=self.val_batches))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_data.ipynb #2a9d0e13
 from __future__ import annotations
-import os
+import os, shutil, tempfile, weakref
 from pathlib import Path
 import torch
 from torch import nn
@@ -39,10 +39,15 @@ def digits_cnn(width:int=16) -> nn.Sequential:
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4*width, 10))
 
 # %% ../nbs/07_data.ipynb #c5a3fc3b
-def digits_learner(seed:int=0, **kwargs) -> Learner:
-    "A fresh, seeded digits CNN `Learner`, with cross-entropy and `error_rate` unless `kwargs` (for `Learner`) say otherwise"
+def digits_learner(seed:int=0, dls=None, path=None, **kwargs) -> Learner:
+    "A fresh, seeded digits CNN `Learner` (cross-entropy, `error_rate`, unless `kwargs` for `Learner` say otherwise); without `path`, it writes under a temporary folder removed with it"
     set_seed(seed, reproducible=True)
-    return Learner(digits_dls(seed=seed), digits_cnn(), **{**dict(loss_func=CrossEntropyLossFlat(), metrics=error_rate), **kwargs})
+    tmp = path is None
+    if tmp: path = tempfile.mkdtemp(prefix='fastlrx_')
+    learn = Learner(dls or digits_dls(seed=seed), digits_cnn(), path=path,
+                    **{**dict(loss_func=CrossEntropyLossFlat(), metrics=error_rate), **kwargs})
+    if tmp: weakref.finalize(learn, shutil.rmtree, path, ignore_errors=True)
+    return learn
 
 # %% ../nbs/07_data.ipynb #21a08dac
 PETS_ENV = 'FASTLRX_PETS'

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 from fastai.distributed import DistributedDL
+from .finder import collective_device
 
 # %% auto #0
 __all__ = ['patch_cpu_ddp']

@@ -19,14 +19,14 @@ from fastai.callback.training import GradientAccumulation
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
 from torch.nn.parameter import is_lazy
-from .snapshot import StateSnapshot, _rng_state, _set_rng_state
-from .result import _named_funcs, _summarize
+from .snapshot import StateSnapshot, rng_state, set_rng_state
+from .result import named_funcs, summarize_tests
 
 # %% auto #0
 __all__ = ['LRFinderPlus']
 
 # %% ../nbs/03_finder.ipynb #d4c5d2a1
-def _per_group(lr) -> bool:
+def per_group(lr) -> bool:
     "Whether `lr` gives one value per parameter group (a list, tuple, array or tensor) rather than one float"
     return (lr.dim() if isinstance(lr, torch.Tensor) else np.ndim(lr)) > 0
 
@@ -56,11 +56,11 @@ def _check_range(start_lr, end_lr, num_it, schedule='exp', div_thresh=4., val_ba
         if not (math.isfinite(a) and math.isfinite(b)): raise ValueError(f"`start_lr` and `end_lr` must be finite{grp}")
         if a <= 0 and schedule == 'exp': raise ValueError(f"`start_lr` must be positive for the 'exp' schedule{grp}, got {a:g}")
         if a >= b: raise ValueError(f"`start_lr` ({a:g}) must be below `end_lr` ({b:g}){grp}")
-    _check_count('num_it', num_it, 2, "is the number of optimizer steps and must be at least 2")
+    check_count('num_it', num_it, 2, "is the number of optimizer steps and must be at least 2")
     if not div_thresh > 1: raise ValueError(f"`div_thresh` must be above 1 (fastai uses 4), got {div_thresh}")
-    _check_count('val_batches', val_batches, 0, "must be 0 (training loss) or a number of validation batches")
+    check_count('val_batches', val_batches, 0, "must be 0 (training loss) or a number of validation batches")
 
-def _check_count(name, v, least:int, what:str):
+def check_count(name, v, least:int, what:str):
     "A `TypeError` unless `v` is a whole number (bools are not), a `ValueError` naming `name` if it is below `least`"
     if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise TypeError(f"`{name}` must be a whole number, got {v!r}")
     if v < least: raise ValueError(f"`{name}` {what}, got {v}")
@@ -69,7 +69,7 @@ class _LRSched:
     "`pos -> lr` from `start` to `end` (`'exp'` or `'linear'`): a float, or one float per parameter group"
     def __init__(self, start_lr, end_lr, schedule='exp'):
         (self.s, self.e), self.f = _groups(start_lr, end_lr), dict(exp=sched_exp, linear=sched_lin)[schedule]
-        self.listy = _per_group(start_lr) or _per_group(end_lr)
+        self.listy = per_group(start_lr) or per_group(end_lr)
     def __call__(self, pos):
         v = [float(self.f(s, e, pos)) for s, e in zip(self.s, self.e)]
         return v if self.listy else v[0]
@@ -95,12 +95,12 @@ class LRFinderPlus(LRFinder):
         ParamScheduler.before_fit(self)
         self.lrs, self.raw_losses, self.losses, self.stop_reason = [], [], [], 'out of data'
         self._acc, self._stepped, self.best_loss, self._avg, self.noise, self.log_noise = [], False, float('inf'), 0., math.inf, None
-        self._loss_seen, self._in_valid = False, False
-        self._vbs = _valid_batches(self.learn, self.val_batches) if self.val_batches else None
+        self._loss_seen = False
+        self._vbs = valid_batches(self.learn, self.val_batches) if self.val_batches else None
 
     def before_batch(self):
-        "Set the LR of the current optimizer step (not while evaluating `val_batches`)"
-        if not self._in_valid: self._update_val(len(self.lrs) / self.num_it)  # as `LRFinder`: the same LRs as `lr_find`
+        "Set the LR of the current optimizer step"
+        self._update_val(len(self.lrs) / self.num_it)  # as `LRFinder`: the same LRs as `lr_find`
 
     def after_loss(self):
         "Note that this batch's loss was computed"
@@ -112,13 +112,12 @@ class LRFinderPlus(LRFinder):
 
     def after_batch(self):
         "Add a point after each optimizer step, and stop after `num_it` steps, on divergence, or at once on NaN/inf"
-        if self._in_valid: return
         seen, self._loss_seen = self._loss_seen, False
         if not seen: return
-        loss = _rank_mean(float(self.learn.loss.detach().mean()))
+        loss = rank_mean(float(self.learn.loss.detach().mean()))
         self._acc.append(loss)
         if not self._stepped and math.isfinite(loss): return
-        if self._vbs and self._stepped and math.isfinite(loss): raw = _rank_mean(_valid_loss(self.learn, self._vbs))
+        if self._vbs and self._stepped and math.isfinite(loss): raw = rank_mean(valid_loss(self.learn, self._vbs))
         else: raw = float(np.mean(self._acc))
         self._acc, self._stepped = [], False
         self.lrs.append(self.opt.hypers[-1]['lr']); self.raw_losses.append(raw)
@@ -167,16 +166,20 @@ class LRFinderPlus(LRFinder):
         "Load nothing: `lr_find_plus` restores the Learner from memory"
 
 # %% ../nbs/03_finder.ipynb #1d93bb68
-def _world_size() -> int:
+def world_size() -> int:
     "The number of processes in the default process group, 1 when there is none"
     dist = torch.distributed
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
-def _rank_mean(v:float) -> float:
+def collective_device():
+    "The device of the process group's tensors: the current GPU for nccl, the CPU for gloo"
+    return torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else 'cpu'
+
+def rank_mean(v:float) -> float:
     "Mean of `v` over the ranks (the same float on every rank), or `v` without a process group"
-    ws = _world_size()
+    ws = world_size()
     if ws == 1: return v
-    dev = torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else 'cpu'
+    dev = collective_device()
     t = torch.tensor([v], dtype=torch.float64, device=dev)
     out = [torch.empty_like(t) for _ in range(ws)]
     torch.distributed.all_gather(out, t)
@@ -184,7 +187,7 @@ def _rank_mean(v:float) -> float:
 
 def _train_len(learn) -> int:
     "Training batches per epoch on this rank: under DDP, before `DistributedTrainer` shards the loader, those of a shard"
-    n, ws = len(learn.dls.train), _world_size()
+    n, ws = len(learn.dls.train), world_size()
     if ws > 1 and not hasattr(learn.dls.train, 'world_size') and any(hasattr(cb, 'accelerator') for cb in learn.cbs):
         n = math.ceil(n / ws)
     return n
@@ -192,61 +195,69 @@ def _train_len(learn) -> int:
 # %% ../nbs/03_finder.ipynb #4842f832
 def _peer_failed(e:BaseException) -> bool:
     "Whether `e` is a failed or timed-out collective operation in a distributed run"
-    if _world_size() == 1: return False
+    if world_size() == 1: return False
     return isinstance(e, getattr(torch.distributed, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
         s in str(e) for s in ('Connection closed by peer', 'Connection reset by peer', 'Timed out', 'timed out', 'NCCL')))
 
 def _peer_error(e:BaseException, step:int) -> RuntimeError:
     "The error a rank raises when a collective operation failed during its range test"
-    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {_world_size()} stopped after {step} steps: a "
+    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {world_size()} stopped after {step} steps: a "
                         f"collective operation failed ({str(e).strip().splitlines()[0][:200]}). Another rank most likely "
                         "raised or stopped; its own traceback says why. This rank's Learner was restored.")
 
 # %% ../nbs/03_finder.ipynb #d9a92d1a
-def _has_valid(learn):
+def has_valid(learn):
     "Whether `learn` has a non-empty validation `DataLoader`"
     loaders = getattr(learn.dls, 'loaders', [])
     return len(loaders) > 1 and len(loaders[1]) > 0
 
-def _valid_batches(learn, k:int):
+def valid_batches(learn, k:int):
     "The first `k` validation batches, on the model's device"
-    if not _has_valid(learn): raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
+    if not has_valid(learn): raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
     res = []
     for b in learn.dls.loaders[1]:
         res.append(learn._set_device(b))
         if len(res) == k: break
     return res
 
-def _valid_loss(learn, batches):
-    "Mean loss over `batches` through `learn.one_batch` in eval mode without gradients; `learn` and module modes put back"
-    cb, attrs, modes = learn.lr_finder, dict(learn.__dict__), [(m, m.training) for m in learn.model.modules()]
-    tot, n = 0., 0
+class _LossSum(Callback):
+    "Sum of the losses `one_batch` computes, weighted by batch size (a callback may cancel a batch before its loss)"
+    order = 1000  # after any callback that changes the loss
+    def __init__(self): self.total, self.n = 0., 0
+    def after_loss(self):
+        if not len(self.yb): return
+        bs = find_bs(self.learn.yb)
+        self.total += float(self.learn.loss.detach().mean()) * bs; self.n += bs
+
+def valid_loss(learn, batches) -> float:
+    "Mean loss over `batches` through `learn.one_batch` in eval mode without gradients or range tests; `learn` and module modes put back"
+    attrs, modes, acc = dict(learn.__dict__), [(m, m.training) for m in learn.model.modules()], _LossSum()
     try:
-        learn.cbs = L(c for c in learn.cbs if not isinstance(c, (Recorder, ProgressCallback)))
-        learn.training, cb._in_valid = False, True
+        learn.cbs = L(c for c in learn.cbs if not isinstance(c, (Recorder, ProgressCallback, LRFinderPlus))) + [acc]
+        acc.learn, learn.training = learn, False
         learn.model.eval()
         with torch.no_grad():
-            for i, b in enumerate(batches):
-                cb._loss_seen = False
-                learn.one_batch(i, b)
-                if cb._loss_seen: bs = find_bs(learn.yb); tot += float(learn.loss.mean()) * bs; n += bs
+            for i, b in enumerate(batches): learn.one_batch(i, b)
     finally:
-        cb._in_valid, cb._loss_seen = False, False
         for m, t in modes: m.training = t
         learn.__dict__.clear(); learn.__dict__.update(attrs)
-    return tot / n if n else math.nan
+    return acc.total / acc.n if acc.n else math.nan
 
 # %% ../nbs/03_finder.ipynb #02c9b1b8
 def _check_runs(n_runs, bootstrap):
     "Raise for an `n_runs` or a `bootstrap` that is not a whole number, or is too small"
-    _check_count('n_runs', n_runs, 1, "is the number of range tests and must be at least 1")
-    _check_count('bootstrap', bootstrap, 0, "is a number of resampled curves, 0 for none")
+    check_count('n_runs', n_runs, 1, "is the number of range tests and must be at least 1")
+    check_count('bootstrap', bootstrap, 0, "is a number of resampled curves, 0 for none")
 
-def _n_groups(learn) -> int:
-    "The number of parameter groups of `learn`'s optimizer, or of the one fastai's `Optimizer` will build"
-    if learn.opt is not None: return len(learn.opt.param_lists)
+def param_groups(learn) -> list:
+    "The parameters of each group: the optimizer's, or those fastai's `Optimizer` will build from the splitter"
+    if learn.opt is not None: return list(learn.opt.param_lists)
     ps = L(learn.splitter(learn.model))
-    return len(ps) if len(ps) and isinstance(ps[0], (L, list, tuple)) else 1
+    return list(ps) if len(ps) and isinstance(ps[0], (L, list, tuple)) else [ps]
+
+def n_groups(learn) -> int:
+    "The number of parameter groups of `learn`'s optimizer, or of the one fastai's `Optimizer` will build"
+    return len(param_groups(learn))
 
 def _check_learner(learn, cb:LRFinderPlus, n_runs, bootstrap):
     "Raise a `ValueError` for a `Learner` the range test cannot run on"
@@ -255,28 +266,28 @@ def _check_learner(learn, cb:LRFinderPlus, n_runs, bootstrap):
     if n == 0: raise ValueError("The training DataLoader is empty (len 0): the range test needs training batches. "
                                 "With `drop_last=True`, use a batch size no larger than the training set.")
     _check_runs(n_runs, bootstrap)
-    if cb.val_batches and not _has_valid(learn):
+    if cb.val_batches and not has_valid(learn):
         raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
     sched = cb.scheds['lr']
-    if sched.listy and len(sched.s) != _n_groups(learn):
-        raise ValueError(f"The Learner has {_n_groups(learn)} parameter group(s) but `start_lr`/`end_lr` give {len(sched.s)} values; "
+    if sched.listy and len(sched.s) != n_groups(learn):
+        raise ValueError(f"The Learner has {n_groups(learn)} parameter group(s) but `start_lr`/`end_lr` give {len(sched.s)} values; "
                          "give one per group, or floats")
 
 # %% ../nbs/03_finder.ipynb #62bd195d
-def _finder_keywords() -> list:
+def finder_keywords() -> list:
     "The keywords `lr_find_plus` takes"
     return [k for k in inspect.signature(Learner.lr_find_plus).parameters if k != 'self']
 
 def _check_keywords(kwargs:dict, owner:str='lr_find_plus', names=None):
     "Raise a `TypeError` naming the closest match for a keyword of `kwargs` not in `names` (default: `lr_find_plus`'s)"
-    names = names or _finder_keywords()
+    names = names or finder_keywords()
     for k in kwargs:
         if k in names: continue
         close = difflib.get_close_matches(k, names, n=1)
         raise TypeError(f"{owner} got an unknown keyword `{k}`{f' (did you mean `{close[0]}`?)' if close else ''}. "
                         f"It takes the keywords of `lr_find_plus`: {', '.join(names)}")
 
-def _check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
+def check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
     "Check the keywords of `kwargs` (`_check_keywords`), then their values, as `lr_find_plus` will"
     _check_keywords(kwargs, owner, names)
     own = inspect.signature(LRFinderPlus).parameters
@@ -284,9 +295,13 @@ def _check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
     _check_runs(kwargs.get('n_runs', 1), kwargs.get('bootstrap', 0))
 
 # %% ../nbs/03_finder.ipynb #ef905fc5
-_SKIP_CBS = (ParamScheduler, TrackerCallback, CSVLogger, ShowGraphCallback)
+NESTED_SKIP = (ParamScheduler, TrackerCallback, CSVLogger, ShowGraphCallback)
 
-def _n_epoch(learn, num_it:int) -> int:
+def left_out(learn, skip:tuple) -> list:
+    "The callbacks a nested fit runs without: those of the classes in `skip`, and any that picks the LR itself (`tunes_lr`)"
+    return [cb for cb in learn.cbs if isinstance(cb, skip) or getattr(cb, 'tunes_lr', False)]
+
+def epochs_for(learn, num_it:int) -> int:
     "Epochs enough for `num_it` optimizer steps, counting the batches `GradientAccumulation` folds into one"
     per_step = 1
     for cb in learn.cbs:
@@ -305,7 +320,7 @@ def print_to_log(learn, line:str):
     "Print `line` where it replaces a progress bar: `learn` shows progress, no person watches (a log file), logging is on"
     if _shows_progress(learn) and not _at_terminal() and learn.logger is not noop: print(line)
 
-def _nested_bar(learn, total:int, label:str=''):
+def nested_bar(learn, total:int, label:str=''):
     "A plain progress bar over `total` steps labelled `label`; `None` when `learn` shows no progress or no one watches"
     if not (_shows_progress(learn) and _at_terminal()): return None
     bar = progress_bar(range(total), leave=False)
@@ -324,17 +339,17 @@ class _StepBar(Callback):
 def _materialize(learn):
     "Create the weights of lazy modules with one training batch, as `fit` would, leaving random generators and modes as they were"
     if not any(is_lazy(p) for p in learn.model.parameters()): return
-    rng, modes = _rng_state(learn), [(m, m.training) for m in learn.model.modules()]
+    rng, modes = rng_state(learn), [(m, m.training) for m in learn.model.modules()]
     try:
         b = learn._set_device(next(iter(learn.dls.train)))
         learn.model.eval()
         with torch.no_grad(): learn.model(*b[:getattr(learn.dls, 'n_inp', 1)])
     finally:
         for m, t in modes: m.training = t
-        _set_rng_state(rng)
+        set_rng_state(rng)
 
 # %% ../nbs/03_finder.ipynb #2a23cd97
-def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1, bootstrap:int=0,
+def range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1, bootstrap:int=0,
                 to_cpu:bool=False, skip_cbs:tuple=(), nested:bool=False, label:str='', on_nan:str='warn', **kwargs):
     "Validate, run `n_runs` range tests from one snapshot, restore `learn`, and summarize (with the `steps` and `secs` it took)"
     _check_keywords(kwargs)
@@ -343,24 +358,24 @@ def _range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=N
         raise TypeError(f"`skip_cbs` takes a tuple of callback classes to leave out of the test, such as `(CSVLogger,)`; got {skip_cbs!r}")
     cbs = [LRFinderPlus(start_lr, end_lr, num_it, **kwargs)]  # checks the settings
     _check_learner(learn, cbs[0], n_runs, bootstrap)
-    funcs = _named_funcs(suggest_funcs)
-    skip = _SKIP_CBS + tuple(skip_cbs) + ((ProgressCallback,) if nested or not _at_terminal() else ())
-    bar = _nested_bar(learn, n_runs * num_it, label) if nested else None
+    funcs = named_funcs(suggest_funcs)
+    skip = NESTED_SKIP + tuple(skip_cbs) + ((ProgressCallback,) if nested or not _at_terminal() else ())
+    bar = nested_bar(learn, n_runs * num_it, label) if nested else None
     t0 = time.perf_counter()
     _materialize(learn)
     snap = StateSnapshot(learn, to_cpu=to_cpu)
     try:
         for i in range(n_runs):
             if i: snap.restore(rng=False); cbs.append(LRFinderPlus(start_lr, end_lr, num_it, **kwargs))
-            with learn.removed_cbs([cb for cb in learn.cbs if isinstance(cb, skip)]), learn.no_logging():
-                learn.fit(_n_epoch(learn, num_it), cbs=[cbs[-1]] + ([_StepBar(bar, i * num_it)] if bar else []))
+            with learn.removed_cbs(left_out(learn, skip)), learn.no_logging():
+                learn.fit(epochs_for(learn, num_it), cbs=[cbs[-1]] + ([_StepBar(bar, i * num_it)] if bar else []))
     except Exception as e:
         if _peer_failed(e): raise _peer_error(e, len(cbs[-1].lrs)) from e
         raise
     finally:
         snap.restore()
         if bar: bar.on_iter_end()
-    res = _summarize(cbs, funcs, num_it, bootstrap, cbs[0].beta, on_nan=on_nan)
+    res = summarize_tests(cbs, funcs, num_it, bootstrap, cbs[0].beta, on_nan=on_nan)
     res.steps, res.secs = sum(len(cb.lrs) for cb in cbs), time.perf_counter() - t0
     if not nested: print_to_log(learn, _one_line(res))
     return res
@@ -377,6 +392,6 @@ def lr_find_plus(self:Learner, start_lr=1e-7, end_lr=10, num_it:int=100, suggest
                  bootstrap:int=0, to_cpu:bool=False, skip_cbs:tuple=(), show_plot:bool=True, **kwargs):
     "LR range test from an in-memory snapshot, restored exactly; returns a `SuggestedLRs` that also holds the curves"
     check_flag('show_plot', show_plot)
-    res = _range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, on_nan='raise', **kwargs)
+    res = range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, on_nan='raise', **kwargs)
     if show_plot and not rank_distrib(): res.plot()
     return res

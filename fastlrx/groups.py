@@ -12,8 +12,8 @@ from fastcore.meta import delegates
 from fastai.torch_core import rank_distrib
 from fastai.learner import Learner
 from .suggest import clean_curve, smooth_curve, recommended
-from .result import trim_curve, _named_funcs
-from .finder import _range_test, _n_groups, _per_group, _check_settings, _finder_keywords, check_flag, print_to_log
+from .result import trim_curve, named_funcs
+from .finder import range_test, n_groups, param_groups, per_group, check_settings, finder_keywords, check_flag, print_to_log
 
 # %% auto #0
 __all__ = ['SuggestedSlice']
@@ -21,7 +21,7 @@ __all__ = ['SuggestedSlice']
 # %% ../nbs/04_groups.ipynb #1fd862da
 FASTAI_RATIO = 100.  # fastai's `fine_tune` trains the unfrozen model with `slice(base_lr/lr_mult, base_lr)`, `lr_mult=100`
 
-def _spread(ratio:float, n:int) -> list:
+def group_multipliers(ratio:float, n:int) -> list:
     "Multipliers of `n` groups' LRs: 1 for the last, `1/ratio` for the first, geometric between, as fastai spreads a `slice`"
     return [float(ratio) ** (-(n - 1 - i) / (n - 1)) for i in range(n)]
 
@@ -81,7 +81,7 @@ def plot(self:SuggestedSlice, ax=None):
     return ax.figure
 
 # %% ../nbs/04_groups.ipynb #1b838fdc
-def _check_ratios(ratios) -> list:
+def check_ratios(ratios) -> list:
     "`ratios` as a list of floats, or a `TypeError`/`ValueError` saying what to pass instead"
     if isinstance(ratios, numbers.Real) and not isinstance(ratios, bool): ratios = [ratios]
     if isinstance(ratios, (str, bytes)) or not hasattr(ratios, '__iter__'):
@@ -98,37 +98,35 @@ def _check_ratios(ratios) -> list:
     if dup: raise ValueError(f"`ratios` repeats {', '.join(f'{r:g}' for r in dup)}: each ratio is one range test; give each once")
     return [float(r) for r in rs]
 
-def _param_groups(learn) -> list:
-    "The parameters of each group: the optimizer's, or those fastai's `Optimizer` will build from the splitter"
-    if learn.opt is not None: return list(learn.opt.param_lists)
-    ps = L(learn.splitter(learn.model))
-    return list(ps) if len(ps) and isinstance(ps[0], (L, list, tuple)) else [ps]
+def live_groups(learn) -> list:
+    "Indices of the parameter groups that train: past the optimizer's frozen ones, with a parameter that needs a gradient"
+    frozen = getattr(learn.opt, 'frozen_idx', 0) if learn.opt is not None else 0
+    return [i for i, ps in enumerate(param_groups(learn)) if i >= frozen and any(p.requires_grad for p in ps)]
 
-def _check_groups(learn):
+def check_groups(learn):
     "A `ValueError` unless at least two of the Learner's parameter groups train"
-    n = _n_groups(learn)
+    n = n_groups(learn)
     if n < 2: raise ValueError(f"lr_find_slice needs a Learner split into parameter groups, and this one has {n}: pass a `splitter` "
                                "to the `Learner` (fastai's `vision_learner` splits a pretrained model into body and head), "
                                "or call `lr_find_plus` for one learning rate")
-    frozen = getattr(learn.opt, 'frozen_idx', 0) if learn.opt is not None else 0
-    live = [i for i, ps in enumerate(_param_groups(learn)) if i >= frozen and any(p.requires_grad for p in ps)]
+    live = live_groups(learn)
     if len(live) < 2: raise ValueError(f"Only {len(live)} of the Learner's {n} parameter groups train (it is frozen), so the ratio "
                                        "between them changes nothing: call `learn.unfreeze()` first, as `fine_tune` does before its "
                                        "discriminative fit, or `lr_find_plus` for the head alone")
 
 def _check_slice(learn, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwargs:dict) -> list:
     "Check every argument of `lr_find_slice` before anything runs; return the ratios as floats"
-    rs = _check_ratios(ratios)
-    if _per_group(start_lr) or _per_group(end_lr):
+    rs = check_ratios(ratios)
+    if per_group(start_lr) or per_group(end_lr):
         raise ValueError("lr_find_slice spreads the groups' LRs itself: pass `start_lr` and `end_lr` of the last group as floats")
     if 'suggest_funcs' in kwargs:
         raise TypeError("lr_find_slice reads each curve with one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol >= 0):
         raise ValueError(f"`tol` is a fraction of the deepest drop of the loss and must be a finite number >= 0 (0: no ties), got {tol!r}")
-    names = [k for k in _finder_keywords() if k not in ('suggest_funcs', 'show_plot')]
-    _check_settings(dict(start_lr=start_lr, end_lr=end_lr, num_it=num_it, **kwargs), 'lr_find_slice', names)
-    if suggest_func is not None: _named_funcs((suggest_func,))
-    _check_groups(learn)
+    names = [k for k in finder_keywords() if k not in ('suggest_funcs', 'show_plot')]
+    check_settings(dict(start_lr=start_lr, end_lr=end_lr, num_it=num_it, **kwargs), 'lr_find_slice', names)
+    if suggest_func is not None: named_funcs((suggest_func,))
+    check_groups(learn)
     return rs
 
 # %% ../nbs/04_groups.ipynb #d9c58ef5
@@ -141,12 +139,12 @@ def lr_find_slice(self:Learner, ratios=(1, 10, 100, 1000), suggest_func=None, st
     if not isinstance(label, str): raise TypeError(f"`label` is the text the progress bars start with, a string; got {label!r}")
     rs = _check_slice(self, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwargs)
     t0 = time.perf_counter()
-    func, n = suggest_func or recommended, _n_groups(self)
+    func, n = suggest_func or recommended, n_groups(self)
     picks, starts, lowest, results = {}, {}, {}, {}
     for r in rs:
-        m = np.array(_spread(r, n))
+        m = np.array(group_multipliers(r, n))
         what = f"{label}range test {len(results) + 1} of {len(rs)}, ratio {r:g}"
-        res = results[r] = _range_test(self, float(start_lr) * m, float(end_lr) * m, num_it, suggest_funcs=(func,), nested=True, label=what, **kwargs)
+        res = results[r] = range_test(self, float(start_lr) * m, float(end_lr) * m, num_it, suggest_funcs=(func,), nested=True, label=what, **kwargs)
         picks[r] = float(res[0])
         starts[r], lowest[r] = _curve_depth(res) if math.isfinite(picks[r]) else (math.nan, math.nan)
     start = max((v for v in starts.values() if math.isfinite(v)), default=math.nan)

@@ -28,11 +28,11 @@ class PetsSetup:
         return f"{kind}\n  images: {len(get_image_files(self.path/'images'))}\n  model: {self.arch_name}\n  size: {self.size}px, bs {self.bs}"
 
 # %% ../nbs/10_pets.ipynb #156b371a
-def pets_datablock(size:int=224, stats=imagenet_stats) -> DataBlock:
-    "The fastai book's pets `DataBlock`: regex labels from file names, presizing, and normalisation with `stats`"
-    return DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, splitter=RandomSplitter(seed=42),
+def pets_datablock(size:int=224, stats=imagenet_stats, presize:int|None=None, splitter=None) -> DataBlock:
+    "The fastai book's pets `DataBlock`: regex labels from file names, presizing (to `size*460/224` unless `presize`), and normalisation with `stats`"
+    return DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, splitter=splitter or RandomSplitter(seed=42),
                      get_y=using_attr(RegexLabeller(r'(.+)_\d+.jpg$'), 'name'),
-                     item_tfms=Resize(size * 460 // 224),
+                     item_tfms=Resize(presize or size * 460 // 224),
                      batch_tfms=[*aug_transforms(size=size, min_scale=0.75), Normalize.from_stats(*stats)])
 
 # %% ../nbs/10_pets.ipynb #58cbbb84

@@ -8,20 +8,10 @@ import math, warnings
 from collections import namedtuple
 import numpy as np, torch
 from fastcore.basics import patch, listify
-from .suggest import suggestion_name, recommended, Ensemble, planned, ensemble, variant
+from .suggest import suggestion_name, recommended, Ensemble, planned, ensemble, variant, ema, lr_find_trim, local_fit
 
 # %% auto #0
 __all__ = ['FinderResult']
-
-# %% ../nbs/02_result.ipynb #83e62923
-def ema(losses, beta:float=0.98) -> np.ndarray:
-    "fastai's smoothed loss (`AvgSmoothLoss`) along the last axis: a debiased exponential moving average"
-    x = np.asarray(losses, dtype=np.float64)
-    res, avg = np.empty_like(x), np.zeros(x.shape[:-1])
-    for i in range(x.shape[-1]):
-        avg = beta * avg + (1 - beta) * x[..., i]
-        res[..., i] = avg / (1 - beta ** (i + 1))
-    return res
 
 # %% ../nbs/02_result.ipynb #65545f20
 def _finite_prefix(lrs, losses):
@@ -32,7 +22,7 @@ def _finite_prefix(lrs, losses):
 def trim_curve(lrs, losses, num_it:int, skip_end:int=5, min_points:int=5):
     "`(lrs, losses)` trimmed like `lr_find` and cut at the first non-finite loss; a short curve keeps what it has"
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
-    t = _finite_prefix(lrs[num_it // 10:len(lrs) - skip_end], losses[num_it // 10:len(lrs) - skip_end])
+    t = _finite_prefix(*lr_find_trim(lrs, losses, num_it, skip_end))
     return t if len(t[0]) >= min_points else _finite_prefix(lrs, losses)
 
 # %% ../nbs/02_result.ipynb #43430876
@@ -63,7 +53,7 @@ def _check_contract(nm, f):
 
 _FACTORIES = {planned: '`planned(epochs, steps_per_epoch)`', ensemble: '`ensemble(valley, recommended)`', variant: "`variant(edge, 'edge_half', factor=0.07)`"}
 
-def _named_funcs(suggest_funcs) -> dict:
+def named_funcs(suggest_funcs) -> dict:
     "Suggestion functions keyed by unique field names, each checked to return `(lr, (x, y))`"
     funcs = (recommended,) if suggest_funcs is None else tuple(listify(suggest_funcs))
     res = {}
@@ -94,15 +84,6 @@ def _suggest(funcs:dict, lrs, losses, num_it:int):
     return res, failed
 
 # %% ../nbs/02_result.ipynb #111fed52
-def _trend(y, bw:float):
-    "Local-linear Gaussian-kernel fit of `y` against its index, `bw` steps wide"
-    x = np.arange(len(y), dtype=np.float64)
-    d = x[None, :] - x[:, None]
-    w = np.exp(-0.5 * (d / bw) ** 2)
-    s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
-    t0, t1 = (w * y).sum(1), (w * d * y).sum(1)
-    return (s2 * t0 - s1 * t1) / np.maximum(s0 * s2 - s1 * s1, 1e-300)
-
 def block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=None, bw:float|None=None,
                     beta:float=0.98, seed:int=0) -> np.ndarray:
     "`n` resampled smoothed curves (`n x len`): trend plus local moving blocks of residuals, then `ema`"
@@ -112,7 +93,7 @@ def block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=
     bw = bw or max(2., m / 20)
     block = min(block or max(2, round(m ** (1 / 3))), m)
     window = window or 2 * block
-    trend = _trend(y, bw)
+    trend = local_fit(np.arange(m, dtype=np.float64), y, bw)[0]
     e = y - trend
     dest = np.arange(0, m, block)
     lo, hi = np.clip(dest - window, 0, m - block), np.clip(dest + window, 0, m - block)
@@ -208,7 +189,7 @@ def _mark(lrs, losses, lr:float) -> tuple:
     if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
     return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
 
-def _summarize(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on_nan:str='warn'):
+def summarize_tests(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on_nan:str='warn'):
     "The `SuggestedLRs`-compatible result of the finished `LRFinderPlus` callbacks `cbs`"
     runs = [FinderRun(np.array(cb.lrs), np.array(cb.raw_losses), np.array(cb.losses), cb.stop_reason, None) for cb in cbs]
     runs = [r._replace(picks=_picks(funcs, r.lrs, r.losses, num_it)[0]) for r in runs]

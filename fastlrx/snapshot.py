@@ -89,13 +89,13 @@ def _dl_generators(o, depth:int=3):
         elif v is not None and depth > 1 and name in ('sampler', 'batch_sampler'): res += _dl_generators(v, depth - 1)
     return res
 
-def _rng_state(learn):
+def rng_state(learn):
     "States of Python's, NumPy's, torch's (CPU and CUDA) and the DataLoaders' random generators"
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
     gens = [g for dl in getattr(learn.dls, 'loaders', []) for g in _dl_generators(dl)]
     return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda, _InPlace([g for *_, g in gens]), gens
 
-def _set_rng_state(state):
+def set_rng_state(state):
     py, npy, cpu, cuda, gen_states, gens = state
     random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
     if cuda is not None: torch.cuda.set_rng_state_all(cuda)
@@ -167,7 +167,7 @@ class StateSnapshot:
         self.dls = learn.dls, dict(vars(learn.dls)), list(getattr(learn.dls, 'loaders', []))
         self.cbs = list(learn.cbs)
         self.in_place = _InPlace(_roots(learn), keep=[learn, learn.opt, *ps], device=dev)
-        self.modes, self.rng = _torch_modes(), _rng_state(learn)
+        self.modes, self.rng = _torch_modes(), rng_state(learn)
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.restore()
@@ -198,4 +198,4 @@ def restore(self:StateSnapshot, rng:bool=True):
         dev = next(learn.model.parameters()).device if self.to_cpu else None
         self.opt.load_state_dict(_clone(self.opt_state, dev))
     _set_torch_modes(self.modes)
-    if rng: _set_rng_state(self.rng)
+    if rng: set_rng_state(self.rng)

@@ -37,9 +37,9 @@ def clean_curve(lrs, losses, min_points:int=3):
                          f"(of {len(losses)} points). Run the range test longer or from a lower `start_lr`.")
     return lrs[start:stop], losses[start:stop]
 
-# %% ../nbs/00_suggest.ipynb #2746ed29
-def _local_fit(x, y, bw):
-    "Local-linear Gaussian kernel fit of `y` on `x`: value and slope at every `x`"
+# %% ../nbs/00_suggest.ipynb #2c36466c
+def local_fit(x, y, bw):
+    "Local-linear Gaussian kernel fit of `y` on `x`: value and slope at every `x` (the one smoother of fastlrx)"
     d = x[None, :] - x[:, None]
     w = np.exp(-0.5 * (d / bw) ** 2)
     s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
@@ -48,6 +48,7 @@ def _local_fit(x, y, bw):
     det = np.where(det > 1e-300, det, np.inf)
     return (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
 
+# %% ../nbs/00_suggest.ipynb #2746ed29
 def smooth_curve(lrs, losses, bw:float|None=None, rel_bw:float=0.04):
     "Smoothed `(x, loss, d loss/dx, d2 loss/dx2)` with `x = log10(lr)`, using a Gaussian window of `bw` decades"
     x = np.log10(_as_1d(lrs, 'lrs'))
@@ -56,8 +57,8 @@ def smooth_curve(lrs, losses, bw:float|None=None, rel_bw:float=0.04):
         span = x[-1] - x[0]
         bw = max(rel_bw * span, 3 * span / max(len(x) - 1, 1))
     if not bw > 0: raise ValueError(f"`bw` must be positive, got {bw}")
-    s, d1 = _local_fit(x, y, bw)
-    _, d2 = _local_fit(x, d1, bw)
+    s, d1 = local_fit(x, y, bw)
+    _, d2 = local_fit(x, d1, bw)
     return x, s, d1, d2
 
 # %% ../nbs/00_suggest.ipynb #6294ca89
@@ -197,6 +198,20 @@ def trough(lrs, losses, num_it:int=100, div:float=10.):
     lrs, losses, x, s, _, _ = _analyse(lrs, losses)
     return _suggestion(lrs[_descent_end(s)] / div, lrs, losses)
 
+# %% ../nbs/00_suggest.ipynb #bb478d23
+def ema(losses, beta:float=0.98) -> np.ndarray:
+    "fastai's smoothed loss (`AvgSmoothLoss`) along the last axis: a debiased exponential moving average; `raw_losses` undoes it"
+    x = np.asarray(losses, dtype=np.float64)
+    res, avg = np.empty_like(x), np.zeros(x.shape[:-1])
+    for i in range(x.shape[-1]):
+        avg = beta * avg + (1 - beta) * x[..., i]
+        res[..., i] = avg / (1 - beta ** (i + 1))
+    return res
+
+def lr_find_trim(lrs, losses, num_it:int, skip_end:int=5) -> tuple:
+    "`(lrs, losses)` as `lr_find` hands them to a suggestion function: without the first `num_it//10` points and the last `skip_end`"
+    return lrs[num_it // 10:len(lrs) - skip_end], losses[num_it // 10:len(losses) - skip_end]
+
 # %% ../nbs/00_suggest.ipynb #2cfbaff2
 def raw_losses(losses, num_it:int=100, beta:float=0.98) -> np.ndarray:
     "The per-batch losses behind a curve as `lr_find` passes it (fastai's smoothed loss, without its first `num_it//10` points); one shorter"
@@ -244,6 +259,11 @@ def planned_factor(steps:int, final_frac:float, factor:float|None=None, constant
     (k, alpha), c = constant or CONSTANT_LR, factor or EDGE_FACTOR
     return c * (k * (max(steps, 1) / 100) ** -alpha) ** final_frac
 
+# %% ../nbs/00_suggest.ipynb #1921fb0e
+def fit_steps(epochs:int, steps_per_epoch:int, schedule:str='one_cycle') -> int:
+    "Optimizer steps of `epochs` of fastai's `schedule`: `fine_tune` adds its one frozen epoch"
+    return (epochs + (schedule == 'fine_tune')) * steps_per_epoch
+
 # %% ../nbs/00_suggest.ipynb #95eecd57
 def planned(epochs:int, steps_per_epoch:int, schedule='one_cycle'):
     "A suggestion function for a fit of `epochs` x `steps_per_epoch` with `schedule` (a fastai name, or the last LR over the peak)"
@@ -251,7 +271,7 @@ def planned(epochs:int, steps_per_epoch:int, schedule='one_cycle'):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1: raise ValueError(f"`{nm}` must be a whole number of at least 1, got {v!r}")
     if isinstance(schedule, str):
         if schedule not in _FINAL_FRAC: raise ValueError(f"`schedule` must be one of {list(_FINAL_FRAC)} or a number in [0, 1], got {schedule!r}")
-        phi, steps = _FINAL_FRAC[schedule], (epochs + (schedule == 'fine_tune')) * steps_per_epoch
+        phi, steps = _FINAL_FRAC[schedule], fit_steps(epochs, steps_per_epoch, schedule)
     else:
         phi, steps = float(schedule), epochs * steps_per_epoch
         if not 0 <= phi <= 1: raise ValueError(f"A numeric `schedule` is the last LR over the peak, in [0, 1]; got {schedule}")

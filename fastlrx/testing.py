@@ -13,18 +13,14 @@ from torch.nn import functional as F
 import torch.nn.modules.module as torch_module
 from fastai.learner import Learner
 import fastlrx
-from .data import digits_learner as _digits_learner
+from .data import digits_learner  # the notebooks' and tests' Learner, under a temporary folder
+from .suggest import lr_find_trim
 
 # %% auto #0
-__all__ = ['digits_learner', 'two_groups', 'NaNAfter', 'FailAfter', 'fingerprint', 'fingerprint_diff', 'recorded_curve']
+__all__ = ['two_groups', 'NaNAfter', 'FailAfter', 'fingerprint', 'fingerprint_diff', 'recorded_curve', 'digits_learner']
 
 # %% ../nbs/08_testing.ipynb #5bfe2c05
-def digits_learner(seed:int=0, **kwargs) -> Learner:
-    "A seeded digits CNN `Learner` writing under a fresh temporary folder, removed with the `Learner`"
-    path = tempfile.mkdtemp(prefix='fastlrx_')
-    learn = _digits_learner(seed, path=path, **kwargs)
-    weakref.finalize(learn, shutil.rmtree, path, ignore_errors=True)
-    return learn
+_all_ = ['digits_learner']  # `fastlrx.data`'s, re-exported for the notebooks and tests
 
 def two_groups(model:nn.Module) -> list:
     "Parameter groups of `digits_cnn`: the convolutional body and the head"
@@ -127,19 +123,19 @@ def fingerprint_diff(a:dict, b:dict) -> list:
     return [k for k in a if not _same(a[k], b.get(k))]
 
 # %% ../nbs/08_testing.ipynb #5cd9cca6
-def _bench_results() -> dict:
-    f = Path(fastlrx.__file__).resolve().parents[1]/'bench'/'results'/'full.json'
-    if not f.is_file(): raise FileNotFoundError("The recorded curves are the benchmark's results, in `bench/results/` of a clone of the fastlrx repository")
-    return json.loads(f.read_text())
+def _shipped_curves() -> dict:
+    "The benchmark's curves that ship with the package (`fastlrx/curves.json`, written by `tools/ship_curves.py`)"
+    return json.loads((Path(fastlrx.__file__).parent/'curves.json').read_text())
 
 def recorded_curve(task:str='digits_cnn', seed:int=0, tol:float=0.25):
     "The benchmark's `lr_find` curve of `task` at `seed`, trimmed like `lr_find`: `(lrs, losses, num_it, good)`"
-    raw = {r['task']: r for r in _bench_results()['raw']}
+    raw = _shipped_curves()
     if task not in raw: raise ValueError(f"No recorded curves for {task!r}; choose one of {sorted(raw)}")
-    runs = {r['seed']: r for r in raw[task]['runs']}
-    if seed not in runs: raise ValueError(f"{task} was recorded with seeds {sorted(runs)}, not {seed}")
-    run, n = runs[seed], raw[task]['range_test']['num_it']
-    ok = [g for g in run['grid'] if not g['diverged'] and math.isfinite(g['valid_loss'])]
-    best = min(g['valid_loss'] for g in ok)
-    good = [g['lr'] for g in ok if g['valid_loss'] <= best + tol * abs(best)]
-    return torch.tensor(run['lrs'][n//10:-5]), torch.tensor(run['losses'][n//10:-5]), n, (min(good), max(good))
+    runs = raw[task]['seeds']
+    if str(seed) not in runs: raise ValueError(f"{task} was recorded with seeds {sorted(map(int, runs))}, not {seed}")
+    run, n = runs[str(seed)], raw[task]['num_it']
+    ok = [(lr, loss) for lr, loss, diverged in run['grid'] if not diverged and loss is not None and math.isfinite(loss)]
+    best = min(loss for _, loss in ok)
+    good = [lr for lr, loss in ok if loss <= best + tol * abs(best)]
+    lrs, losses = lr_find_trim(run['lrs'], run['losses'], n)
+    return torch.tensor(lrs), torch.tensor(losses), n, (min(good), max(good))

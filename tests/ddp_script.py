@@ -62,10 +62,15 @@ def result_info(res):
     if res.boot_picks is not None: d['boot_picks'] = {nm: hexes(v) for nm, v in res.boot_picks.items()}
     return d
 
+def search_info(res):
+    "What a search did, exactly: its pick, fallback and every branch"
+    return dict(lr=float(res.lr).hex(), fallback=res.fallback, steps=res.steps,
+                probes=[[p['round'], float(p['lr']).hex(), p['steps'], p['stop'], float(p['valid_loss']).hex()] for p in res.probes])
+
 def params_hex(learn): return hexes(torch.cat([p.detach().float().flatten() for p in learn.model.parameters()]).cpu())[:50]
 
 def plus():
-    "fastlrx's range test, AutoLR and LRFinderMilestones"
+    "fastlrx's range test, the search, AutoLR (with and without the search) and LRFinderMilestones"
     rec = {}
     learn = learner()
     with ctx(learn):
@@ -81,11 +86,18 @@ def plus():
         before = fingerprint(learn)
         res = learn.lr_find_plus(num_it=50, suggest_funcs=valley, show_plot=False)
         rec['nan'] = dict(result_info(res), restore_diff=fingerprint_diff(before, fingerprint(learn)))
+        learn.loss_func = CrossEntropyLossFlat()
+        before = fingerprint(learn)
+        res = learn.lr_search(20, budget=1.0, num_it=40, show_plot=False)
+        rec['lr_search'] = dict(search_info(res), restore_diff=fingerprint_diff(before, fingerprint(learn)))
     learn = learner(cbs=AutoLR(valley, num_it=40))
     with ctx(learn): learn.fit_one_cycle(1)
     ch = learn.auto_lr.history[0]
     rec['autolr'] = dict(lr=float(ch.lr).hex(), peak=float(max(learn.recorder.hps['lr'])).hex(),
                          points=len(ch.result.runs[0].lrs), stop=ch.result.runs[0].stop, weights=params_hex(learn))
+    learn = learner(cbs=AutoLR(valley, budget=1.0, num_it=40))
+    with ctx(learn): learn.fit_one_cycle(20)
+    rec['autolr_search'] = dict(search_info(learn.auto_lr.history[0].result), weights=params_hex(learn))
     learn = learner()
     ms = LRFinderMilestones(1, valley, num_it=30)
     with ctx(learn): learn.fit_one_cycle(2, 1e-3, cbs=ms)

@@ -230,3 +230,34 @@ def test_spearman_ranks_with_ties_and_failures():
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 2, math.inf], [1, 2, 3]) == pytest.approx(1.0), "a diverged probe ranks last"
+
+def test_grid_search_brackets_minimum_by_half_decades():
+    from bench.search import grid3_lrs
+    assert grid3_lrs(1e-3) == [float(f"{v:.6g}") for v in (10 ** -3.5, 1e-3, 10 ** -2.5)]
+
+def test_a_search_unit_trains_with_autolr_and_records_its_search(tmp_path):
+    "One `search` unit: a real fit with `AutoLR(budget=...)`, its pick and every search recorded (here the fit is too short: the curve rule)"
+    from bench.search import run_search_unit
+    u = Unit('digits_mlp_2ep', 0, 'search', 0.5)
+    run_search_unit(u, tmp_path)
+    rec = read_json(u.path(tmp_path))
+    assert rec['lr'] > 0 and math.isfinite(rec['valid_loss']) and len(rec['searches']) == 1
+    s = rec['searches'][0]
+    assert 'shorter than' in s['fallback'] and s['probes'] == [] and s['fit_steps'] == 10 and s['lr'] == rec['lr']
+
+def test_search_report_rebuilds_from_what_ships(tmp_path):
+    "From `bench/results/search.json`, `python -m bench.search --no-run` rebuilds the search's tables without training (within `RTOL`)"
+    out, env = tmp_path/'search.json', {**os.environ, 'PYTHONPATH': str(ROOT), 'MPLBACKEND': 'Agg'}
+    cmd = [sys.executable, '-m', 'bench.search', '--no-run', '--work', str(tmp_path/'full'), '--long-work', str(tmp_path/'long'), '--out', str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    new, old = read_json(out), read_json(ROOT/'bench'/'results'/'search.json')
+    for part in ('suite', 'long'):
+        for k in ('summary', 'versus', 'sweep', 'cost', 'prediction'): assert close(new[part][k], old[part][k]), (part, k)
+    assert '## Budget sweep' in r.stdout and '# Long fits' in r.stdout
+
+def test_readme_quotes_the_search_tables():
+    search = read_json(ROOT/'bench'/'results'/'search.json')
+    from bench.search import main_table, sweep_table
+    readme = (ROOT/'README.md').read_text()
+    assert main_table(search['long']) in readme and sweep_table(search['long']) in readme

@@ -41,6 +41,14 @@ def test_what_each_run_did(plus):
     assert p['diverge']['runs'][0]['stop'] == 'diverged' and p['diverge']['runs'][0]['points'] < 50
     assert p['nan']['runs'][0]['stop'] == 'nan' and p['nan']['runs'][0]['points'] == 16  # NaN on rank 1 only
 
+@pytest.mark.parametrize('name', ['lr_search', 'autolr_search'])
+def test_the_search_agrees_across_ranks(plus, name):
+    "Every rank scores the same branches on the all-reduced validation loss, picks the same LR and, for `lr_search`, is restored exactly"
+    a, b = plus[0][name], plus[1][name]
+    assert a == b
+    assert a['fallback'] is None and 3 <= len(a['probes']) <= 7
+    if name == 'lr_search': assert a['restore_diff'] == []
+
 def test_autolr_and_milestones_agree(plus):
     for k in ('autolr', 'milestones'): assert plus[0][k] == plus[1][k]
     assert plus[0]['autolr']['stop'] == 'num_it' and plus[0]['milestones']['epochs'] == [1]

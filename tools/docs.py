@@ -52,8 +52,8 @@ def render_readme(root=ROOT, check:bool=False) -> bool:
 # ---------------------------------------------------------------- pages and titles
 
 def page_name(nb_path) -> str:
-    "The HTML file a notebook becomes: `00_suggest.ipynb` -> `suggest.html`"
-    return re.sub(r'^\d+_', '', Path(nb_path).stem) + '.html'
+    "The HTML file a notebook becomes: `00_suggest.ipynb` -> `suggest.html`, `04a_search.ipynb` -> `search.html`"
+    return re.sub(r'^\d+[a-z]?_', '', Path(nb_path).stem) + '.html'
 
 def nb_title(nb_path) -> tuple:
     "`(title, description)` from the notebook's first `# ` heading and its `> ` line, as plain text"
@@ -65,9 +65,9 @@ def nb_title(nb_path) -> tuple:
     return Path(nb_path).stem, ''
 
 def doc_nbs(root=ROOT) -> list:
-    "The notebooks that become pages: index first, then `NN_*.ipynb` in order"
+    "The notebooks that become pages: index first, then `NN_*.ipynb` and `NNa_*.ipynb` in order"
     nbs = Path(root)/'nbs'
-    return [p for p in [nbs/'index.ipynb'] if p.exists()] + sorted(nbs.glob('[0-9][0-9]_*.ipynb'))
+    return [p for p in [nbs/'index.ipynb'] if p.exists()] + sorted(p for p in nbs.glob('[0-9][0-9]*_*.ipynb') if re.match(r'\d\d[a-z]?_', p.name))
 
 # ---------------------------------------------------------------- notebook processing
 
