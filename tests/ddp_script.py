@@ -65,7 +65,7 @@ def result_info(res):
 def search_info(res):
     "What a search did, exactly: its pick, fallback and every branch"
     return dict(lr=float(res.lr).hex(), fallback=res.fallback, steps=res.steps,
-                probes=[[p['round'], float(p['lr']).hex(), p['steps'], p['stop'], float(p['valid_loss']).hex()] for p in res.probes])
+                probes=[[float(p['lr']).hex(), p['steps'], p['stop'], float(p['valid_loss']).hex()] for p in res.probes])
 
 def params_hex(learn): return hexes(torch.cat([p.detach().float().flatten() for p in learn.model.parameters()]).cpu())[:50]
 
