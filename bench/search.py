@@ -9,7 +9,7 @@ seed, one fit with `AutoLR(budget=b)` for each budget and the grid search's fits
 `bench/results/search.json` (with `--out`), prints the main table, the budget sweep, the cost per task, and the
 prediction table of `bench.probes` (how well a branch's validation loss ranks the full fits)."""
 from __future__ import annotations
-import math, time, warnings
+import math, warnings
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse

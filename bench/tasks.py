@@ -6,7 +6,7 @@ from typing import Callable
 from functools import partial
 import pandas as pd, torch
 from torch import nn
-from fastcore.basics import store_attr, using_attr
+from fastcore.basics import store_attr
 from fastai.torch_core import set_seed
 from fastai.callback.tracker import TerminateOnNaNCallback
 import fastai.callback.progress, fastai.callback.schedule  # `no_bar`, `fit_one_cycle`, `fine_tune`, `lr_find`

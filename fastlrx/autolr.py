@@ -10,7 +10,6 @@ import numpy as np
 from fastcore.basics import store_attr, listify
 from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
 from fastai.callback.core import Callback
-from fastai.callback.schedule import LRFinder, ParamScheduler
 from .suggest import suggestion_name, planned
 from .result import named_funcs
 from .finder import range_test, check_settings, check_count, finder_keywords, check_flag
@@ -63,14 +62,14 @@ def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:flo
     plan, peaks = dict(steps=steps, final_frac=phi), group_peaks(learn, pct)
     discriminative = discriminative and len(peaks) > 1 and peaks[0] < 0.99 * peaks[-1] and len(live_groups(learn)) > 1
     if budget is not None:
-        res = search_lr(learn, budget, pct, func, val_batches, skip_cbs=(AutoLR, LRFinderMilestones), label=f'{who}: search', **kw)
+        res = search_lr(learn, budget, pct, func, val_batches, label=f'{who}: search', **kw)
         lr, ratio = res.lr, None
         nm = f"{nm}; the search fell back: {res.fallback}" if res.fallback else f"lr_search, best of {len(res.probes)} branches"
     elif discriminative:
-        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, skip_cbs=(AutoLR, LRFinderMilestones), label=f'{who}: ', **kw)
+        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, label=f'{who}: ', **kw)
         lr, ratio = (res.top, res.ratio) if res.lr is not None else (math.nan, None)
     else:
-        res = range_test(learn, suggest_funcs=(func,), skip_cbs=(AutoLR, LRFinderMilestones), nested=True, label=f'{who}: range test', **kw)
+        res = range_test(learn, suggest_funcs=(func,), nested=True, label=f'{who}: range test', **kw)
         lr, ratio = float(res[0]), None
     cost = _cost(res, steps, budget)
     if not (math.isfinite(lr) and lr > 0):

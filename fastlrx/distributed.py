@@ -14,8 +14,7 @@ __all__ = ['patch_cpu_ddp']
 # %% ../nbs/12_distributed.ipynb #72967c24
 def _broadcast(self, t, rank):
     "`DistributedDL._broadcast` with a tensor on the process group's device: the CPU for gloo, the GPU for nccl"
-    dev = torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=dev)
+    t = torch.tensor(t, dtype=torch.long, device=collective_device())
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 

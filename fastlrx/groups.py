@@ -7,7 +7,6 @@ from __future__ import annotations
 import math, numbers, time, warnings
 import numpy as np
 from fastcore.basics import patch, store_attr
-from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.torch_core import rank_distrib
 from fastai.learner import Learner

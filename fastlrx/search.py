@@ -5,7 +5,7 @@
 # %% ../nbs/04a_search.ipynb #1788b2c4
 from __future__ import annotations
 import math, numbers, time, warnings
-import numpy as np, torch
+import numpy as np
 from fastcore.basics import patch, store_attr
 from fastai.torch_core import find_bs, rank_distrib
 from fastai.learner import Learner
@@ -246,7 +246,7 @@ class _SearchAtStart(Callback):
     order, run_valid, tunes_lr = ProgressCallback.order - 1, False, True
     def __init__(self, **kwargs): self.kwargs, self.result = kwargs, None
     def before_fit(self):
-        self.result = search_lr(self.learn, skip_cbs=(_SearchAtStart,), **self.kwargs)
+        self.result = search_lr(self.learn, **self.kwargs)  # nested fits leave it out (`tunes_lr`)
         raise CancelFitException()
 
 # %% ../nbs/04a_search.ipynb #648060ff

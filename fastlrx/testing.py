@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_testing.ipynb #21dd2395
 from __future__ import annotations
-import json, math, random, shutil, tempfile, types, weakref
+import json, math, random, types
 from collections import deque
 from pathlib import Path
 import numpy as np, torch
