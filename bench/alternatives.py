@@ -4,20 +4,18 @@ Both keep the library's betas and weight decay: fastai's `mom` schedule (`fit_on
 never to `betas`; fastai's `wd` reaches `weight_decay` only when the learner sets one (`learn.wd`), as a task's own
 regularisation, else the library default 0 stands."""
 from __future__ import annotations
-import itertools, math, time
+import itertools
 from functools import partial
 import torch
 from torch import nn
 from fastcore.foundation import L
 from fastai.callback.core import Callback, TrainEvalCallback
-from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.optimizer import OptimWrapper
-from .tasks import Task, is_diverged
+from .tasks import Task
 
-__all__ = ['ALTERNATIVES', 'WARMUP_SCHEDULES', 'PRODIGY_LR', 'SF_LR', 'SF_WARMUP', 'prodigy_opt', 'schedulefree_opt', 'has_bn', 'recompute_bn',
-           'ScheduleFreeMode', 'fit_alternative']
+__all__ = ['WARMUP_SCHEDULES', 'PRODIGY_LR', 'SF_LR', 'SF_WARMUP', 'prodigy_opt', 'schedulefree_opt', 'has_bn', 'recompute_bn',
+           'ScheduleFreeMode', 'train_prodigy', 'train_schedulefree', 'fit_alternative']
 
-ALTERNATIVES = ('prodigy', 'schedulefree')
 PRODIGY_LR = 1.0    # Prodigy README: "We recommend using `lr=1.` (default) for all networks"
 SF_LR = 0.0025      # `AdamWScheduleFree`'s default lr (also its MNIST example's)
 SF_WARMUP = 0.05    # Warmup as a fraction of the run's steps (README: "Using learning rate warmup is recommended")
@@ -94,7 +92,7 @@ class ScheduleFreeMode(Callback):
         opt.eval()
         if self.bn_batches and has_bn(self.learn.model): recompute_bn(self.learn, self.bn_batches)
 
-def _train_prodigy(task:Task, learn, bn_batches:int) -> float:
+def train_prodigy(task:Task, learn, bn_batches:int=50) -> float:
     "Prodigy under the task's own schedule at lr 1, with `safeguard_warmup` under a warm-up, as its authors advise"
     # `use_bias_correction` stays off, its default: the authors advise it for diffusion models, none of which is here
     safeguard = task.schedule in WARMUP_SCHEDULES
@@ -102,7 +100,7 @@ def _train_prodigy(task:Task, learn, bn_batches:int) -> float:
     task.train(learn, PRODIGY_LR)
     return PRODIGY_LR
 
-def _train_schedulefree(task:Task, learn, bn_batches:int) -> float:
+def train_schedulefree(task:Task, learn, bn_batches:int=50) -> float:
     "Schedule-Free AdamW at constant default lr with warmup for the task's epochs (`fine_tune`: a frozen epoch, then restart unfrozen)"
     ft = task.schedule == 'fine_tune'
     warmup = max(1, round(SF_WARMUP * len(learn.dls.train) * (task.epochs + ft)))
@@ -114,17 +112,6 @@ def _train_schedulefree(task:Task, learn, bn_batches:int) -> float:
     learn.fit(task.epochs, SF_LR, cbs=cbs)
     return SF_LR
 
-_TRAIN = dict(prodigy=_train_prodigy, schedulefree=_train_schedulefree)
-
-def fit_alternative(task:Task, name:str, seed:int=0, bn_batches:int=50) -> dict:
-    "Train a fresh learner of `task` with alternative `name`; `Task.fit_at`'s row plus `name` and the training's `secs`"
-    if name not in _TRAIN: raise ValueError(f"Unknown alternative {name!r}; choose one of {list(ALTERNATIVES)}")
-    learn = task.make_learner(seed)
-    with learn.no_bar(), learn.no_logging():
-        start = float(learn.validate()[0])
-        t0 = time.perf_counter()
-        with learn.added_cbs(TerminateOnNaNCallback()): lr = _TRAIN[name](task, learn, bn_batches)
-        secs = time.perf_counter() - t0
-        loss, *mets = map(float, learn.validate())
-    return dict(name=name, seed=seed, lr=lr, valid_loss=loss if math.isfinite(loss) else math.inf,
-                metric=mets[0] if mets else math.nan, diverged=is_diverged(loss, start), start_loss=start, secs=secs)
+def fit_alternative(task:Task, seed:int, train, bn_batches:int=50) -> dict:
+    "Train a fresh learner of `task` with an alternative optimizer, `train(task, learn, bn_batches) -> lr`: `Task.fit_with`'s row"
+    return task.fit_with(partial(train, task, bn_batches=bn_batches), seed)

@@ -1,5 +1,6 @@
 """How well a short branch of the fit predicts the full fit: every grid LR of every task and seed probed with the fit's
-own schedule compressed into a fraction of its steps, scored on validation loss, and compared with the full fits.
+own schedule compressed into a fraction of its steps (`fastlrx.search.FitBranch`, the search's own branch), scored on
+validation loss, and compared with the full fits.
 
     python -m bench.probes [--fracs 0.083,0.167,0.333] [--procs 2] [--out bench/results/probes.json]
 
@@ -11,16 +12,15 @@ from __future__ import annotations
 import math, time, warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
-from fastai.callback.core import CancelFitException, CancelValidException
-from fastai.callback.schedule import ParamScheduler, combined_cos, combine_scheds, SchedNo, SchedCos
+from fastai.callback.schedule import combined_cos, combine_scheds, SchedNo, SchedCos
 from .store import load_results, save_json, RESULTS
 from .score import oracle, filled, relative_regret
 from fastlrx.suggest import fit_steps
+from fastlrx.search import FitBranch
 
-__all__ = ['PROBE_FRACS', 'fit_scheds', 'CompressedSchedule', 'probe', 'spearman', 'summarize', 'main']
+__all__ = ['PROBE_FRACS', 'fit_scheds', 'probe', 'spearman', 'summarize', 'main']
 
 PROBE_FRACS = (1/12, 1/6, 1/3)
 
@@ -31,29 +31,18 @@ def fit_scheds(schedule:str, lr:float) -> dict:
     if schedule == 'fit': return {}
     raise ValueError(f"No compressed form of {schedule!r}: probes cover one_cycle, flat_cos and fit")
 
-class CompressedSchedule(ParamScheduler):
-    "`scheds` run over `steps` optimizer steps, then the fit stops: the fit's schedule compressed into a probe"
-    def __init__(self, scheds:dict, steps:int): super().__init__(scheds); self.steps, self.done = steps, 0
-    def before_batch(self):
-        if self.training: self._update_val(min(self.done / self.steps, 1.))
-    def after_step(self):
-        self.done += 1
-        if self.done >= self.steps: raise CancelFitException()
-    def before_validate(self):
-        "The fit's epochs end in a validation; a probe validates once, at its end"
-        if self.done < self.steps: raise CancelValidException()
-
 def probe(task, seed:int, lr:float, frac:float) -> dict:
-    "Train a fresh learner of `task` at `lr` for `frac` of the fit's steps, the schedule compressed; its validation loss"
+    """Train a fresh learner of `task` at `lr` for `frac` of the fit's steps, the schedule compressed (the search's
+    `FitBranch`, which never stops on divergence here: every probe runs its steps, as the grid's fits do); its validation loss"""
     learn = task.make_learner(seed)
     n = len(learn.dls.train)
     steps = max(1, round(frac * fit_steps(task.epochs, n, task.schedule)))
-    scheds = fit_scheds(task.schedule, lr)
+    branch = FitBranch(fit_scheds(task.schedule, lr), 1., steps, div=math.inf)
     with learn.no_bar(), learn.no_logging():
         t0 = time.perf_counter()
-        learn.fit(math.ceil(steps / n), lr, cbs=CompressedSchedule(scheds, steps))
+        learn.fit(math.ceil(steps / n), lr, cbs=branch)
         secs = time.perf_counter() - t0
-        loss = float(learn.validate()[0])
+        loss = float(learn.validate()[0]) if branch.stop == 'done' else math.inf  # 'nan': the training loss, and the weights, went NaN
     return dict(lr=lr, seed=seed, frac=frac, steps=steps, valid_loss=loss if math.isfinite(loss) else math.inf, secs=secs)
 
 def _probe_unit(args):

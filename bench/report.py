@@ -1,61 +1,57 @@
-"The results: the report JSON built from the units in `work`, and its markdown tables (every contestant trained at its own pick, with paired comparisons and intervals; per family; the budget sweep; the cost of `AutoLR`) and plot."
+"The results: the report JSON built from the units in `work`, and its markdown tables (every contestant trained at its own pick, with paired comparisons and intervals; per family; the budget sweep; the cost of `AutoLR`) and plot. The tables read the contestants, their groups and order from the report."
 from __future__ import annotations
-import math, warnings
+import math
 from pathlib import Path
 import numpy as np
-from .contestants import CONTESTANTS, PEERS, ALTERNATIVES
+from .contestants import CONTESTANTS, GROUPS, Planned, run_steps, final_frac
 from .run import collect_task
-from .score import stats, by, oracle
-from .evaluate import score_all, fixed_lr_floor, short_tests
+from .score import LOSS_FLOOR, stats, by, oracle
+from .lofo import lofo_rows
+from .evaluate import flat_runs, record, score_all, reference_rows
 from .uncertainty import summary, paired, best_of, verdict, BOOT
 from .store import save_json, read_json, environment
 from fastlrx.suggest import fit_steps
 
-__all__ = ['HOW', 'LOSS_FLOOR_TEXT', 'RTOL', 'ATOL', 'close', 'rows_differ', 'collect', 'measured_on', 'read_error', 'build_report', 'regret_table', 'versus_table',
-           'measured_table', 'family_table', 'sweep_table', 'autolr_cost_table', 'cost_table', 'constants_table', 'short_tests_table',
-           'tasks_table', 'environment_line', 'computed_on', 'plot_regret', 'print_report']
+__all__ = ['LOSS_FLOOR_TEXT', 'RTOL', 'ATOL', 'close', 'rows_differ', 'collect', 'versus_pairs', 'short_tests', 'measured_on', 'read_error',
+           'build_report', 'regret_table', 'versus_table', 'measured_table', 'family_table', 'sweep_table', 'autolr_cost_table', 'cost_table',
+           'constants_table', 'short_tests_table', 'tasks_table', 'environment_line', 'computed_on', 'plot_regret', 'print_report']
 
-HOW = {**{p: 'its rule (fastai)' for p in ('minimum', 'steep', 'slide', 'valley')}, 'lightning': "its rule (Lightning)",
-       'torch_lr_finder': 'its own range test', 'fastai_default': 'no finder: fastai default LR',
-       'prodigy': 'lr=1, safeguard_warmup under warm-up', 'schedulefree': 'its defaults',
-       'recommended_v0.1': "tuned on 0.1's 5 tasks", 'recommended': 'leave-one-family-out',
-       'planned': 'leave-one-family-out', 'AutoLR': 'shipped constants (in-sample)', 'best_fixed_lr': 'reference: best grid LR per task'}
-"How each contestant's LR was obtained; every one of them is then trained at it"
-
-LOSS_FLOOR_TEXT = "regret = (loss - oracle) / max(oracle, 1% of the untrained loss)"
+LOSS_FLOOR_TEXT = f"regret = (loss - oracle) / max(oracle, {LOSS_FLOOR:.0%} of the untrained loss)"
 
 def _slim(res:dict) -> dict:
     "A task's results for the shipped JSON: without the per-batch losses (`fastlrx.suggest.raw_losses` recovers them)"
-    drop = lambda d: {k: v for k, v in d.items() if k != 'raw_losses'}
-    return dict(res, runs=[dict(drop(r), autolr=drop(r['autolr']), short={k: drop(v) for k, v in r['short'].items()}) for r in res['runs']])
+    def drop(o): return {k: drop(v) for k, v in o.items() if k != 'raw_losses'} if isinstance(o, dict) else o
+    return dict(res, runs=[drop(r) for r in res['runs']])
 
-def _units(results:list):
-    "Every measured unit of `results`: curves, short tests, grid fits, fits at picks, alternatives, `AutoLR`"
+def _units(results:list, contestants):
+    "Every measured unit of `results`: curves, short tests, grid fits, fits at picks, and the contestants' own fits"
+    own = [c.fit.at for c in contestants.values() if c.fit]
     for res in results:
         for r in res['runs']:
             yield r
             yield from r.get('short', {}).values()
-            yield from (*r['grid'], *r.get('picked', ()), *r['alternatives'].values(), r['autolr'])
+            yield from (*r['grid'], *r.get('picked', ()), *(record(r, at) for at in own))
 
-def measured_on(results:list) -> list:
+def measured_on(results:list, contestants=CONTESTANTS) -> list:
     "`[(machine and versions, units)]`: where the units were measured; units from before units recorded it count as one unknown"
     seen = {}
-    for u in _units(results):
+    for u in _units(results, contestants):
         e = u.get('env')
         k = f"{e['cpu']}, {e['cores']} cores, torch {e['torch']}, fastai {e['fastai']}, fastlrx {e['fastlrx']}, {e['date']}" if e else \
             'not recorded (measured before units recorded their machine, up to 2026-11-26; some on another CPU)'
         seen[k] = seen.get(k, 0) + 1
     return sorted(seen.items(), key=lambda kv: -kv[1])
 
-def read_error(results:list, rows:list) -> dict:
+def read_error(results:list, rows:list, contestants=CONTESTANTS) -> dict:
     "How far reading a pick off the grid (linear in log-LR) is from training at it: median and 90th percentile of the absolute regret difference"
-    read = {(r['contestant'], r['task'], r['seed']): r['loss_regret'] for r in score_all(results, read=True)['rows'] if not r['trained']}
+    read = {(r['contestant'], r['task'], r['seed']): r['loss_regret'] for r in score_all(results, contestants, read=True)['rows'] if not r['trained']}
     d = [abs(read[k] - r['loss_regret']) for r in rows if (k := (r['contestant'], r['task'], r['seed'])) in read
          and math.isfinite(read[k]) and math.isfinite(r['loss_regret'])]
+    if not d: return dict(n=0, median=math.nan, p90=math.nan, worst=math.nan)
     return dict(n=len(d), median=float(np.median(d)), p90=float(np.percentile(d, 90)), worst=float(max(d)))
 
-def _sweep(results:list, rows:list) -> list:
-    "Per task of a family trained at several budgets: plan, oracle LR and the median picks of the main contestants"
+def _sweep(results:list, rows:list, shown:tuple) -> list:
+    "Per task of a family trained at several budgets: plan, oracle LR and the median picks of the contestants `shown`"
     by_tf = by(rows, 'task', 'contestant')
     fams = by(results, 'family')
     out = []
@@ -67,27 +63,42 @@ def _sweep(results:list, rows:list) -> list:
             out.append(dict(family=fam, task=res['task'], schedule=res['schedule'], epochs=res['epochs'],
                             steps=fit_steps(res['epochs'], run0['steps_per_epoch'], res['schedule']),
                             oracle=[oracle(r['grid'])['lr'] for r in res['runs']],
-                            picks={c: pick(c) for c in ('minimum', 'valley', 'recommended', 'planned', 'AutoLR')}))
+                            picks={c: pick(c) for c in shown}))
     return out
 
-def _autolr_cost(results:list) -> list:
-    "Per task: seconds of the fit at fastai's default LR and of the same fit with `AutoLR`, and the test length"
+def _autolr_cost(results:list, at:tuple) -> list:
+    "Per task: seconds of the fit at fastai's default LR and of the same fit with `AutoLR` (its fit's record at `at`), and the test length"
     out = []
     for res in results:
-        a = [r['autolr'] for r in res['runs']]
+        a = [record(r, at) for r in res['runs']]
         plain, auto = float(np.median([x['plain_secs'] for x in a])), float(np.median([x['secs'] for x in a]))
         out.append(dict(task=res['task'], epochs=res['epochs'], steps=a[0]['steps'], num_it=a[0]['num_it'],
                         discriminative=any(r is not None for r in a[0]['ratios']), plain_secs=plain, autolr_secs=auto, ratio=auto / plain))
     return out
 
-def collect(plan:list, work) -> list:
+def collect(plan:list, work, contestants=CONTESTANTS) -> list:
     "The results of every task of `plan` from `work`; a `ValueError` naming the first task that lacks a unit"
     results = []
     for bt in plan:
-        res = collect_task(bt, work)
+        res = collect_task(bt, work, contestants)
         if res is None: raise ValueError(f"{bt.name}: not every unit is in {work}; run `python -m bench` to train what is missing")
         results.append(res)
     return results
+
+def versus_pairs(contestants=CONTESTANTS) -> list:
+    "`[(a, b)]`: the paired comparisons the registry asks for (each contestant's `versus`), grouped by `b` in order of first mention"
+    bs = dict.fromkeys(b for c in contestants.values() for b in c.versus if b in contestants)
+    return [(c.name, b) for b in bs for c in contestants.values() if b in c.versus]
+
+def short_tests(results:list) -> dict:
+    "`planned`'s leave-one-family-out stats when it reads stock range tests of 25, 50 and 100 steps, constants refitted for each"
+    runs, out = flat_runs(results), {}
+    for n in (*sorted(results[0]['runs'][0]['short'], key=int), 100):
+        key = '' if n == 100 else f'short{n}'
+        if key:
+            for r in runs: r[key] = dict(r['short'][n], steps=run_steps(r), final_frac=final_frac(r))
+        out[int(n)] = stats(lofo_rows(Planned('planned', curve_key=key), runs)[0])
+    return out
 
 RTOL, ATOL = 1e-6, 1e-9
 "How closely a number recomputed on another CPU must match the shipped one: float sums run in another order there"
@@ -105,31 +116,34 @@ def rows_differ(rows:list, expected:list) -> list:
     a, b = {key(r): r for r in rows}, {key(r): r for r in expected}
     return sorted(k for k in a.keys() | b.keys() if k not in a or k not in b or not close(a[k], b[k]))
 
-def build_report(mode:str, results:list, work, cost:bool=True, out=None) -> dict:
-    "Score the tasks' `results` and write the report: environment, tasks, rows, summaries with intervals, constants, sweep and cost"
+def build_report(mode:str, results:list, work, cost:bool=True, out=None, contestants=CONTESTANTS) -> dict:
+    "Score the tasks' `results` for the registry `contestants` and write the report: environment, tasks, rows, summaries with intervals, constants, sweep and cost"
     cost_fn = Path(work)/'cost.json'
     if cost and not cost_fn.exists():
         from .cost import measure_cost
         save_json(measure_cost(widths=(16,) if mode == 'quick' else (16, 128), repeats=1 if mode == 'quick' else 3), cost_fn)
-    report = dict(mode=mode, environment=environment(), contestants=CONTESTANTS, peers=PEERS, alternatives=ALTERNATIVES,
-                  how=HOW, cost=read_json(cost_fn) if cost_fn.exists() else [])
+    ordered = sorted(contestants.values(), key=lambda c: GROUPS.index(c.group))  # the tables' order
+    names = lambda group: [c.name for c in ordered if c.group == group]
+    report = dict(mode=mode, environment=environment(), contestants=[c.name for c in ordered if c.group != 'reference'],
+                  peers=names('peer'), alternatives=names('alternative'), how={c.name: c.how for c in ordered},
+                  groups={c.name: c.group for c in ordered}, cost=read_json(cost_fn) if cost_fn.exists() else [])
     if results:
-        scored = score_all(results)
-        rows = scored['rows'] + fixed_lr_floor(results)
+        scored = score_all(results, contestants)
+        rows = scored['rows'] + reference_rows(results, contestants)
         overall = {c: summary(rs) for c, rs in by(rows, 'contestant').items()}
-        peer = best_of(overall, PEERS)
+        peer = best_of(overall, names('peer'))
         report.update(
             tasks={r['task']: {k: v for k, v in r.items() if k != 'runs'} | dict(steps_per_epoch=r['runs'][0]['steps_per_epoch'],
                                                                                oracle_lrs=[oracle(x['grid'])['lr'] for x in r['runs']])
                    for r in results},
             overall=overall, best_peer=peer,
-            versus_peer={c: paired(rows, c, peer) for c in overall if c not in (peer, 'best_fixed_lr')},
-            versus={f'{a} vs {b}': paired(rows, a, b) for a, b in (('recommended', 'minimum'), ('planned', 'minimum'),
-                                                                     ('AutoLR', 'minimum'), ('recommended', 'recommended_v0.1'))},
+            versus_peer={c: paired(rows, c, peer) for c in overall if c != peer and c not in names('reference')},
+            versus={f'{a} vs {b}': paired(rows, a, b) for a, b in versus_pairs(contestants)},
             per_family={c: {f: stats(x) for f, x in by(rs, 'family').items()} for c, rs in by(rows, 'contestant').items()},
-            constants=scored['constants'], sweep=_sweep(results, rows), autolr_cost=_autolr_cost(results),
-            short_tests=short_tests(results), read_error=read_error(results, rows), measured_on=measured_on(results),
-            rows=rows, raw=[_slim(r) for r in results])
+            constants=scored['constants'], sweep=_sweep(results, rows, tuple(c.name for c in ordered if 'sweep' in c.shown)),
+            autolr_cost=_autolr_cost(results, contestants['AutoLR'].fit.at) if 'AutoLR' in contestants else [],
+            short_tests=short_tests(results), read_error=read_error(results, rows, contestants),
+            measured_on=measured_on(results, contestants), rows=rows, raw=[_slim(r) for r in results])
     if out: save_json(report, out)
     return report
 
@@ -140,8 +154,8 @@ def _fmt(v, digits=2):
     return f'{v:.{digits}f}' if isinstance(v, float) else str(v)
 
 def _order(report) -> list:
-    "Contestants in table order: peers, alternatives, fastlrx, then the references"
-    return [c for c in (*CONTESTANTS, 'best_fixed_lr') if c in report['overall']]
+    "Contestants in table order (peers, alternatives, fastlrx, then the references), as the report lists them"
+    return [c for c in report['how'] if c in report['overall']]
 
 def regret_table(report:dict) -> str:
     "Markdown: every contestant trained at its own pick: regret median, 90th percentile and worst, the worst pick's distance from the oracle, and the paired comparison with the best peer"

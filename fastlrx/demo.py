@@ -14,16 +14,9 @@ from .data import digits_learner
 from .all import *
 
 # %% auto #0
-__all__ = ['FASTAI_FUNCS', 'FASTLRX_FUNCS', 'demo_funcs', 'run_demo', 'format_table', 'main']
+__all__ = ['FASTAI_FUNCS', 'FASTLRX_FUNCS', 'run_demo', 'format_table', 'main', 'demo_funcs']
 
 # %% ../nbs/09_demo.ipynb #949fbbae
-FASTAI_FUNCS = (minimum, steep, slide, valley)
-FASTLRX_FUNCS = (steepest, curvature, recommended)
-
-def demo_funcs(epochs:int=3, steps_per_epoch:int=23) -> tuple:
-    "The demo's suggestion functions: fastai's four, fastlrx's, and `planned` for `fit_one_cycle(epochs)`"
-    return FASTAI_FUNCS + FASTLRX_FUNCS + (planned(epochs, steps_per_epoch, 'one_cycle'),)
-
 def run_demo(seed:int=0, num_it:int=100, epochs:int=3, train:bool=True, plot:str|None='fastlrx_demo.png', bar:bool=True,
              result:bool=False):
     "Range test on digits with every suggestion function, `planned` for the fit included; optionally train at each suggestion. Returns the rows (and the range test's result if `result`)"
@@ -78,3 +71,12 @@ def main(
         print(f"\nLowest validation loss: {best['name']} (lr={best['lr']:.3g})")
     print(f"Plot written to {plot} in {time.time()-start:.0f}s: the curve, with each rule's pick marked where it trains.")
     print("Next: in your own Learner, `learn.lr_find(suggest_funcs=(valley, recommended))`, or `learn.lr_find_plus()` (see the README).")
+
+# %% ../nbs/09_demo.ipynb #049daee9
+FASTAI_FUNCS = (minimum, steep, slide, valley)
+FASTLRX_FUNCS = (steepest, curvature, recommended)
+
+# %% ../nbs/09_demo.ipynb #1778cdcd
+def demo_funcs(epochs:int=3, steps_per_epoch:int=23) -> tuple:
+    "The demo's suggestion functions: fastai's four, fastlrx's, and `planned` for `fit_one_cycle(epochs)`"
+    return FASTAI_FUNCS + FASTLRX_FUNCS + (planned(epochs, steps_per_epoch, 'one_cycle'),)

@@ -12,12 +12,13 @@ from .finder import collective_device
 __all__ = ['patch_cpu_ddp']
 
 # %% ../nbs/12_distributed.ipynb #72967c24
+def patch_cpu_ddp():
+    "Opt in to fastai's DDP on CPU processes (gloo): make `DistributedDL` broadcast the batch order with a CPU tensor"
+    DistributedDL._broadcast = _broadcast
+
+# %% ../nbs/12_distributed.ipynb #0a975201
 def _broadcast(self, t, rank):
     "`DistributedDL._broadcast` with a tensor on the process group's device: the CPU for gloo, the GPU for nccl"
     t = torch.tensor(t, dtype=torch.long, device=collective_device())
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
-
-def patch_cpu_ddp():
-    "Opt in to fastai's DDP on CPU processes (gloo): make `DistributedDL` broadcast the batch order with a CPU tensor"
-    DistributedDL._broadcast = _broadcast

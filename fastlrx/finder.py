@@ -11,344 +11,96 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.torch_core import find_bs, rank_distrib
 from fastai.learner import Learner, Recorder
-from fastai.callback.core import Callback, CancelFitException
-from fastai.callback.schedule import LRFinder, ParamScheduler, sched_exp, sched_lin
+from fastai.callback.core import Callback, CancelFitException, CancelValidException
+from fastai.callback.schedule import ParamScheduler, sched_exp, sched_lin
 from fastai.callback.progress import ProgressCallback, ShowGraphCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientAccumulation
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
 from torch.nn.parameter import is_lazy
+from .suggest import ema
 from .snapshot import StateSnapshot, rng_state, set_rng_state
 from .result import named_funcs, summarize_tests
 
 # %% auto #0
 __all__ = ['LRFinderPlus']
 
-# %% ../nbs/03_finder.ipynb #d4c5d2a1
-def per_group(lr) -> bool:
-    "Whether `lr` gives one value per parameter group (a list, tuple, array or tensor) rather than one float"
-    return (lr.dim() if isinstance(lr, torch.Tensor) else np.ndim(lr)) > 0
-
-def _floats(lr) -> list:
-    "`lr` (a float, a list, a NumPy array or a tensor) as a list of floats"
-    if isinstance(lr, torch.Tensor): lr = lr.detach().cpu().double().numpy()
-    return [float(v) for v in np.asarray(lr, dtype=np.float64).reshape(-1)]
-
-def _groups(start_lr, end_lr):
-    "`start_lr` and `end_lr` as two lists of floats of the same length"
-    s, e = _floats(start_lr), _floats(end_lr)
-    if len(s) == 1 and len(e) > 1: s = s * len(e)
-    if len(e) == 1 and len(s) > 1: e = e * len(s)
-    if len(s) != len(e): raise ValueError(f"`start_lr` has {len(s)} values and `end_lr` {len(e)}; give one per parameter group, or floats")
-    return s, e
-
-def check_flag(name:str, v):
-    "A `TypeError` naming `name` unless `v` is `True` or `False`"
-    if not isinstance(v, bool): raise TypeError(f"`{name}` must be True or False, got {v!r}")
-
-def _check_range(start_lr, end_lr, num_it, schedule='exp', div_thresh=4., val_batches=0):
-    "Raise a `ValueError` that says what to pass instead for range test settings that cannot work"
-    if schedule not in ('exp', 'linear'): raise ValueError(f"`schedule` must be 'exp' or 'linear', got {schedule!r}")
-    s, e = _groups(start_lr, end_lr)
-    for i, (a, b) in enumerate(zip(s, e)):
-        grp = f" for parameter group {i}" if len(s) > 1 else ""
-        if not (math.isfinite(a) and math.isfinite(b)): raise ValueError(f"`start_lr` and `end_lr` must be finite{grp}")
-        if a <= 0 and schedule == 'exp': raise ValueError(f"`start_lr` must be positive for the 'exp' schedule{grp}, got {a:g}")
-        if a >= b: raise ValueError(f"`start_lr` ({a:g}) must be below `end_lr` ({b:g}){grp}")
-    check_count('num_it', num_it, 2, "is the number of optimizer steps and must be at least 2")
-    if not div_thresh > 1: raise ValueError(f"`div_thresh` must be above 1 (fastai uses 4), got {div_thresh}")
-    check_count('val_batches', val_batches, 0, "must be 0 (training loss) or a number of validation batches")
-
-def check_count(name, v, least:int, what:str):
-    "A `TypeError` unless `v` is a whole number (bools are not), a `ValueError` naming `name` if it is below `least`"
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise TypeError(f"`{name}` must be a whole number, got {v!r}")
-    if v < least: raise ValueError(f"`{name}` {what}, got {v}")
-
-class _LRSched:
-    "`pos -> lr` from `start` to `end` (`'exp'` or `'linear'`): a float, or one float per parameter group"
-    def __init__(self, start_lr, end_lr, schedule='exp'):
-        (self.s, self.e), self.f = _groups(start_lr, end_lr), dict(exp=sched_exp, linear=sched_lin)[schedule]
-        self.listy = per_group(start_lr) or per_group(end_lr)
-    def __call__(self, pos):
-        v = [float(self.f(s, e, pos)) for s, e in zip(self.s, self.e)]
-        return v if self.listy else v[0]
-
-# %% ../nbs/03_finder.ipynb #ba0a9025
-class LRFinderPlus(LRFinder):
-    "fastai's `LRFinder` without files: one point per optimizer step, an 'exp' or 'linear' schedule, optional validation loss"
-    run_valid = True  # for `val_batches`; the fit's own validation is skipped (`LRFinder.before_validate`)
+# %% ../nbs/03_finder.ipynb #0e189b23
+class LRFinderPlus(Callback):
+    "A range test that writes no file: one point per optimizer step, an 'exp' or 'linear' schedule, training or validation loss"
+    order, run_valid = ParamScheduler.order, False  # where fastai's `LRFinder` runs
     def __init__(self, start_lr=1e-7, end_lr=10, num_it:int=100, schedule:str='exp', stop_div:bool=True,
                  div_thresh:float=4., val_batches:int=0, beta:float=0.98):
-        _check_range(start_lr, end_lr, num_it, schedule, div_thresh, val_batches)
-        check_flag('stop_div', stop_div)
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
-            raise ValueError(f"`beta` is the smoothing of the loss, fastai's 0.98, and must be in [0, 1); got {beta!r}")
+        _check_finder(start_lr, end_lr, num_it, schedule, stop_div, div_thresh, val_batches, beta)
         store_attr('start_lr,end_lr,num_it,schedule,stop_div,div_thresh,val_batches,beta')
-        self.scheds = {'lr': _LRSched(start_lr, end_lr, schedule)}
+        self.lr_at = _LRSched(start_lr, end_lr, schedule)
 
     @property
-    def name(self): return 'lr_finder'
+    def name(self): return 'lr_finder'  # fastai's trackers and loggers stay quiet while `learn.lr_finder` exists
 
     def before_fit(self):
-        "Start empty records; unlike `LRFinder`, save nothing"
-        ParamScheduler.before_fit(self)
+        "Start empty records, and fetch the validation batches once"
         self.lrs, self.raw_losses, self.losses, self.stop_reason = [], [], [], 'out of data'
-        self._acc, self._stepped, self.best_loss, self._avg, self.noise, self.log_noise = [], False, float('inf'), 0., math.inf, None
-        self._loss_seen = False
-        self._vbs = valid_batches(self.learn, self.val_batches) if self.val_batches else None
+        self.step_losses, self.loss_computed, self.stepped = [], False, False
+        self.divergence = _Divergence(self.div_thresh, warmup=max(5, self.num_it // 10))
+        self.valid = valid_batches(self.learn, self.val_batches) if self.val_batches else None
 
     def before_batch(self):
-        "Set the LR of the current optimizer step"
-        self._update_val(len(self.lrs) / self.num_it)  # as `LRFinder`: the same LRs as `lr_find`
+        "Set the LR of the next point: `i/num_it` of the way from `start_lr` to `end_lr`, as in `LRFinder`"
+        self.opt.set_hyper('lr', self.lr_at(len(self.lrs) / self.num_it))
 
     def after_loss(self):
-        "Note that this batch's loss was computed"
-        self._loss_seen = bool(len(self.yb))
+        "Note whether this batch has a loss (a callback may cancel it before)"
+        self.loss_computed = bool(len(self.yb))
 
     def after_step(self):
         "Note that the optimizer stepped (it does not while `GradientAccumulation` accumulates)"
-        self._stepped = True
+        self.stepped = True
+
+    def before_validate(self):
+        "Skip the fit's validation: the test measures the training loss, or its own `val_batches`"
+        raise CancelValidException()
 
     def after_batch(self):
-        "Add a point after each optimizer step, and stop after `num_it` steps, on divergence, or at once on NaN/inf"
-        seen, self._loss_seen = self._loss_seen, False
-        if not seen: return
-        loss = rank_mean(float(self.learn.loss.detach().mean()))
-        self._acc.append(loss)
-        if not self._stepped and math.isfinite(loss): return
-        if self._vbs and self._stepped and math.isfinite(loss): raw = rank_mean(valid_loss(self.learn, self._vbs))
-        else: raw = float(np.mean(self._acc))
-        self._acc, self._stepped = [], False
+        "Keep the batch's loss; once the optimizer stepped (or the loss is NaN), add a point and stop if the test is done"
+        if not self.loss_computed: return
+        self.loss_computed = False
+        self.step_losses.append(rank_mean(float(self.learn.loss.detach().mean())))
+        finite = math.isfinite(self.step_losses[-1])
+        if finite and not self.stepped: return  # `GradientAccumulation` folds this batch into the next step
+        if self.valid and self.stepped and finite: raw = rank_mean(valid_loss(self.learn, self.valid))
+        else: raw = float(np.mean(self.step_losses))
+        self.step_losses, self.stepped = [], False
         self.lrs.append(self.opt.hypers[-1]['lr']); self.raw_losses.append(raw)
-        self._avg = self.beta * self._avg + (1 - self.beta) * raw
-        self.losses.append(self._avg / (1 - self.beta ** len(self.raw_losses)))
-        self._stop_if_done()
+        self.losses.append(float(ema(self.raw_losses, self.beta)[-1]))
+        self.stop_if_done()
 
-    @property
-    def warmup(self) -> int:
-        "The first points, in which the test measures its loss's noise and never stops for divergence"
-        return max(5, self.num_it // 10)
-
-    def _limit(self, best:float) -> float:
-        "The loss above which the test has diverged: `div_thresh` times the best, widened by the starting noise"
-        if self.log_noise is not None and best > 0: return best * self.div_thresh * math.exp(2 * self.log_noise)
-        return best + (self.div_thresh - 1) * max(abs(best), self.noise)
-
-    def _diverged(self, best:float) -> bool:
-        "Whether the smoothed loss, and the median of the last 5 raw losses with it, are above `_limit`"
-        limit = self._limit(best)
-        return self.losses[-1] > limit and float(np.median(self.raw_losses[-5:])) > limit
-
-    def _stop_if_done(self):
-        "Stop on NaN, after `num_it` points, or when the loss diverged (`_diverged`; the best counts from the end of the warm-up)"
-        sm, n = self.losses[-1], len(self.raw_losses)
-        if n >= self.warmup: self.best_loss = min(self.best_loss, sm)
-        if n == self.warmup: self._measure_noise()
-        best = self.best_loss
-        if not (math.isfinite(self.raw_losses[-1]) and math.isfinite(sm)): self.stop_reason = 'nan'
-        elif self.stop_div and self._diverged(best): self.stop_reason = 'diverged'
+    def stop_if_done(self):
+        "Stop at once on NaN, on divergence (with `stop_div`), or after `num_it` points"
+        diverged = self.divergence(self.raw_losses, self.losses)
+        if not (math.isfinite(self.raw_losses[-1]) and math.isfinite(self.losses[-1])): self.stop_reason = 'nan'
+        elif self.stop_div and diverged: self.stop_reason = 'diverged'
         elif len(self.lrs) >= self.num_it: self.stop_reason = 'num_it'
         else: return
         raise CancelFitException()
 
-    def _measure_noise(self):
-        "The spread of the warm-up's raw losses: their standard deviation, and that of their log when all are positive"
-        raw = np.asarray(self.raw_losses, dtype=np.float64)
-        self.noise = float(np.std(raw))
-        self.log_noise = float(np.std(np.log(raw))) if (raw > 0).all() else None
-
     def after_cancel_fit(self):
-        "A fit cancelled by another callback is `'cancelled'` (the finder's own stops have set their reason)"
+        "A fit that another callback cancelled ends the test as `'cancelled'`"
         if self.stop_reason == 'out of data': self.stop_reason = 'cancelled'
 
-    def after_fit(self):
-        "Load nothing: `lr_find_plus` restores the Learner from memory"
-
-# %% ../nbs/03_finder.ipynb #1d93bb68
-def world_size() -> int:
-    "The number of processes in the default process group, 1 when there is none"
-    dist = torch.distributed
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-
-def collective_device():
-    "The device of the process group's tensors: the current GPU for nccl, the CPU for gloo"
-    return torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else 'cpu'
-
-def rank_mean(v:float) -> float:
-    "Mean of `v` over the ranks (the same float on every rank), or `v` without a process group"
-    ws = world_size()
-    if ws == 1: return v
-    dev = collective_device()
-    t = torch.tensor([v], dtype=torch.float64, device=dev)
-    out = [torch.empty_like(t) for _ in range(ws)]
-    torch.distributed.all_gather(out, t)
-    return float(sum(float(o) for o in out) / ws)
-
-def _train_len(learn) -> int:
-    "Training batches per epoch on this rank: under DDP, before `DistributedTrainer` shards the loader, those of a shard"
-    n, ws = len(learn.dls.train), world_size()
-    if ws > 1 and not hasattr(learn.dls.train, 'world_size') and any(hasattr(cb, 'accelerator') for cb in learn.cbs):
-        n = math.ceil(n / ws)
-    return n
-
-# %% ../nbs/03_finder.ipynb #4842f832
-def _peer_failed(e:BaseException) -> bool:
-    "Whether `e` is a failed or timed-out collective operation in a distributed run"
-    if world_size() == 1: return False
-    return isinstance(e, getattr(torch.distributed, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
-        s in str(e) for s in ('Connection closed by peer', 'Connection reset by peer', 'Timed out', 'timed out', 'NCCL')))
-
-def _peer_error(e:BaseException, step:int) -> RuntimeError:
-    "The error a rank raises when a collective operation failed during its range test"
-    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {world_size()} stopped after {step} steps: a "
-                        f"collective operation failed ({str(e).strip().splitlines()[0][:200]}). Another rank most likely "
-                        "raised or stopped; its own traceback says why. This rank's Learner was restored.")
-
-# %% ../nbs/03_finder.ipynb #d9a92d1a
-def has_valid(learn):
-    "Whether `learn` has a non-empty validation `DataLoader`"
-    loaders = getattr(learn.dls, 'loaders', [])
-    return len(loaders) > 1 and len(loaders[1]) > 0
-
-def valid_batches(learn, k:int):
-    "The first `k` validation batches, on the model's device"
-    if not has_valid(learn): raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
-    res = []
-    for b in learn.dls.loaders[1]:
-        res.append(learn._set_device(b))
-        if len(res) == k: break
+# %% ../nbs/03_finder.ipynb #b6d68da1
+@patch
+@delegates(LRFinderPlus, but=['start_lr', 'end_lr', 'num_it'])
+def lr_find_plus(self:Learner, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1,
+                 bootstrap:int=0, to_cpu:bool=False, skip_cbs:tuple=(), show_plot:bool=True, **kwargs):
+    "LR range test from an in-memory snapshot, restored exactly; returns a `SuggestedLRs` that also holds the curves"
+    check_flag('show_plot', show_plot)
+    res = range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, on_nan='raise', **kwargs)
+    if show_plot and not rank_distrib(): res.plot()
     return res
 
-class _LossSum(Callback):
-    "Sum of the losses `one_batch` computes, weighted by batch size (a callback may cancel a batch before its loss)"
-    order = 1000  # after any callback that changes the loss
-    def __init__(self): self.total, self.n = 0., 0
-    def after_loss(self):
-        if not len(self.yb): return
-        bs = find_bs(self.learn.yb)
-        self.total += float(self.learn.loss.detach().mean()) * bs; self.n += bs
-
-def valid_loss(learn, batches) -> float:
-    "Mean loss over `batches` through `learn.one_batch` in eval mode without gradients or range tests; `learn` and module modes put back"
-    attrs, modes, acc = dict(learn.__dict__), [(m, m.training) for m in learn.model.modules()], _LossSum()
-    try:
-        learn.cbs = L(c for c in learn.cbs if not isinstance(c, (Recorder, ProgressCallback, LRFinderPlus))) + [acc]
-        acc.learn, learn.training = learn, False
-        learn.model.eval()
-        with torch.no_grad():
-            for i, b in enumerate(batches): learn.one_batch(i, b)
-    finally:
-        for m, t in modes: m.training = t
-        learn.__dict__.clear(); learn.__dict__.update(attrs)
-    return acc.total / acc.n if acc.n else math.nan
-
-# %% ../nbs/03_finder.ipynb #02c9b1b8
-def _check_runs(n_runs, bootstrap):
-    "Raise for an `n_runs` or a `bootstrap` that is not a whole number, or is too small"
-    check_count('n_runs', n_runs, 1, "is the number of range tests and must be at least 1")
-    check_count('bootstrap', bootstrap, 0, "is a number of resampled curves, 0 for none")
-
-def param_groups(learn) -> list:
-    "The parameters of each group: the optimizer's, or those fastai's `Optimizer` will build from the splitter"
-    if learn.opt is not None: return list(learn.opt.param_lists)
-    ps = L(learn.splitter(learn.model))
-    return list(ps) if len(ps) and isinstance(ps[0], (L, list, tuple)) else [ps]
-
-def n_groups(learn) -> int:
-    "The number of parameter groups of `learn`'s optimizer, or of the one fastai's `Optimizer` will build"
-    return len(param_groups(learn))
-
-def _check_learner(learn, cb:LRFinderPlus, n_runs, bootstrap):
-    "Raise a `ValueError` for a `Learner` the range test cannot run on"
-    try: n = len(learn.dls.train)
-    except TypeError: n = None
-    if n == 0: raise ValueError("The training DataLoader is empty (len 0): the range test needs training batches. "
-                                "With `drop_last=True`, use a batch size no larger than the training set.")
-    _check_runs(n_runs, bootstrap)
-    if cb.val_batches and not has_valid(learn):
-        raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
-    sched = cb.scheds['lr']
-    if sched.listy and len(sched.s) != n_groups(learn):
-        raise ValueError(f"The Learner has {n_groups(learn)} parameter group(s) but `start_lr`/`end_lr` give {len(sched.s)} values; "
-                         "give one per group, or floats")
-
-# %% ../nbs/03_finder.ipynb #62bd195d
-def finder_keywords() -> list:
-    "The keywords `lr_find_plus` takes"
-    return [k for k in inspect.signature(Learner.lr_find_plus).parameters if k != 'self']
-
-def _check_keywords(kwargs:dict, owner:str='lr_find_plus', names=None):
-    "Raise a `TypeError` naming the closest match for a keyword of `kwargs` not in `names` (default: `lr_find_plus`'s)"
-    names = names or finder_keywords()
-    for k in kwargs:
-        if k in names: continue
-        close = difflib.get_close_matches(k, names, n=1)
-        raise TypeError(f"{owner} got an unknown keyword `{k}`{f' (did you mean `{close[0]}`?)' if close else ''}. "
-                        f"It takes the keywords of `lr_find_plus`: {', '.join(names)}")
-
-def check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
-    "Check the keywords of `kwargs` (`_check_keywords`), then their values, as `lr_find_plus` will"
-    _check_keywords(kwargs, owner, names)
-    own = inspect.signature(LRFinderPlus).parameters
-    LRFinderPlus(**{k: v for k, v in kwargs.items() if k in own})
-    _check_runs(kwargs.get('n_runs', 1), kwargs.get('bootstrap', 0))
-
-# %% ../nbs/03_finder.ipynb #ef905fc5
-NESTED_SKIP = (ParamScheduler, TrackerCallback, CSVLogger, ShowGraphCallback)
-
-def left_out(learn, skip:tuple) -> list:
-    "The callbacks a nested fit runs without: those of the classes in `skip`, and any that picks the LR itself (`tunes_lr`)"
-    return [cb for cb in learn.cbs if isinstance(cb, skip) or getattr(cb, 'tunes_lr', False)]
-
-def epochs_for(learn, num_it:int) -> int:
-    "Epochs enough for `num_it` optimizer steps, counting the batches `GradientAccumulation` folds into one"
-    per_step = 1
-    for cb in learn.cbs:
-        if isinstance(cb, GradientAccumulation): per_step = max(per_step, math.ceil(cb.n_acc / (getattr(learn.dls.train, 'bs', 1) or 1)))
-    return math.ceil(num_it * per_step / _train_len(learn)) + 1
-
-# %% ../nbs/03_finder.ipynb #c1126921
-def _at_terminal() -> bool:
-    "Whether a person watches the output: a notebook, or a stdout that is a terminal (fastprogress's `printing` never calls `isatty`)"
-    isatty = getattr(sys.stdout, 'isatty', None)
-    return bool(IN_NOTEBOOK or (callable(isatty) and isatty()))
-
-def _shows_progress(learn) -> bool: return any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
-
-def print_to_log(learn, line:str):
-    "Print `line` where it replaces a progress bar: `learn` shows progress, no person watches (a log file), logging is on"
-    if _shows_progress(learn) and not _at_terminal() and learn.logger is not noop: print(line)
-
-def nested_bar(learn, total:int, label:str=''):
-    "A plain progress bar over `total` steps labelled `label`; `None` when `learn` shows no progress or no one watches"
-    if not (_shows_progress(learn) and _at_terminal()): return None
-    bar = progress_bar(range(total), leave=False)
-    bar.comment = label
-    bar.update(0)
-    return bar
-
-class _StepBar(Callback):
-    "Move `bar` to `done` plus the points of the running range test"
-    order, run_valid = LRFinderPlus.order + 1, False
-    def __init__(self, bar, done:int=0): self.bar, self.done = bar, done
-    def after_batch(self): self.bar.update(self.done + len(self.learn.lr_finder.lrs))
-    def after_fit(self): self.after_batch()
-
-# %% ../nbs/03_finder.ipynb #d6361108
-def _materialize(learn):
-    "Create the weights of lazy modules with one training batch, as `fit` would, leaving random generators and modes as they were"
-    if not any(is_lazy(p) for p in learn.model.parameters()): return
-    rng, modes = rng_state(learn), [(m, m.training) for m in learn.model.modules()]
-    try:
-        b = learn._set_device(next(iter(learn.dls.train)))
-        learn.model.eval()
-        with torch.no_grad(): learn.model(*b[:getattr(learn.dls, 'n_inp', 1)])
-    finally:
-        for m, t in modes: m.training = t
-        set_rng_state(rng)
-
-# %% ../nbs/03_finder.ipynb #2a23cd97
+# %% ../nbs/03_finder.ipynb #d035946c
 def range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1, bootstrap:int=0,
                 to_cpu:bool=False, skip_cbs:tuple=(), nested:bool=False, label:str='', on_nan:str='warn', **kwargs):
     "Validate, run `n_runs` range tests from one snapshot, restore `learn`, and summarize (with the `steps` and `secs` it took)"
@@ -380,18 +132,288 @@ def range_test(learn, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=No
     if not nested: print_to_log(learn, _one_line(res))
     return res
 
+# %% ../nbs/03_finder.ipynb #44e3436c
+def per_group(lr) -> bool:
+    "Whether `lr` gives one value per parameter group (a list, tuple, array or tensor) rather than one float"
+    return (lr.dim() if isinstance(lr, torch.Tensor) else np.ndim(lr)) > 0
+
+# %% ../nbs/03_finder.ipynb #cd791ba6
+def float_list(lr) -> list:
+    "`lr` (a float, a list, a NumPy array or a tensor) as a list of floats"
+    if isinstance(lr, torch.Tensor): lr = lr.detach().cpu().double().numpy()
+    return [float(v) for v in np.asarray(lr, dtype=np.float64).reshape(-1)]
+
+# %% ../nbs/03_finder.ipynb #b7d1f61f
+def check_flag(name:str, v):
+    "A `TypeError` naming `name` unless `v` is `True` or `False`"
+    if not isinstance(v, bool): raise TypeError(f"`{name}` must be True or False, got {v!r}")
+
+# %% ../nbs/03_finder.ipynb #216830f5
+def check_count(name, v, least:int, what:str):
+    "A `TypeError` unless `v` is a whole number (bools are not), a `ValueError` naming `name` if it is below `least`"
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise TypeError(f"`{name}` must be a whole number, got {v!r}")
+    if v < least: raise ValueError(f"`{name}` {what}, got {v}")
+
+# %% ../nbs/03_finder.ipynb #66226362
+def world_size() -> int:
+    "The number of processes in the default process group, 1 when there is none"
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+# %% ../nbs/03_finder.ipynb #22e1c59f
+def collective_device():
+    "The device of the process group's tensors: the current GPU for nccl, the CPU for gloo"
+    return torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else 'cpu'
+
+# %% ../nbs/03_finder.ipynb #12532803
+def rank_mean(v:float) -> float:
+    "Mean of `v` over the ranks (the same float on every rank), or `v` without a process group"
+    ws = world_size()
+    if ws == 1: return v
+    dev = collective_device()
+    t = torch.tensor([v], dtype=torch.float64, device=dev)
+    out = [torch.empty_like(t) for _ in range(ws)]
+    torch.distributed.all_gather(out, t)
+    return float(sum(float(o) for o in out) / ws)
+
+# %% ../nbs/03_finder.ipynb #26236f6a
+def has_valid(learn):
+    "Whether `learn` has a non-empty validation `DataLoader`"
+    loaders = getattr(learn.dls, 'loaders', [])
+    return len(loaders) > 1 and len(loaders[1]) > 0
+
+# %% ../nbs/03_finder.ipynb #8e219a93
+def valid_batches(learn, k:int):
+    "The first `k` validation batches, on the model's device"
+    if not has_valid(learn): raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
+    res = []
+    for b in learn.dls.loaders[1]:
+        res.append(learn._set_device(b))
+        if len(res) == k: break
+    return res
+
+# %% ../nbs/03_finder.ipynb #a03536cd
+def valid_loss(learn, batches) -> float:
+    "Mean loss over `batches` through `learn.one_batch` in eval mode without gradients or range tests; `learn` and module modes put back"
+    attrs, modes, acc = dict(learn.__dict__), [(m, m.training) for m in learn.model.modules()], _LossSum()
+    try:
+        learn.cbs = L(c for c in learn.cbs if not isinstance(c, (Recorder, ProgressCallback, LRFinderPlus))) + [acc]
+        acc.learn, learn.training = learn, False
+        learn.model.eval()
+        with torch.no_grad():
+            for i, b in enumerate(batches): learn.one_batch(i, b)
+    finally:
+        for m, t in modes: m.training = t
+        learn.__dict__.clear(); learn.__dict__.update(attrs)
+    return acc.total / acc.n if acc.n else math.nan
+
+# %% ../nbs/03_finder.ipynb #d6e67db9
+def param_groups(learn) -> list:
+    "The parameters of each group: the optimizer's, or those fastai's `Optimizer` will build from the splitter"
+    if learn.opt is not None: return list(learn.opt.param_lists)
+    ps = L(learn.splitter(learn.model))
+    return list(ps) if len(ps) and isinstance(ps[0], (L, list, tuple)) else [ps]
+
+# %% ../nbs/03_finder.ipynb #8670e2a8
+def n_groups(learn) -> int:
+    "The number of parameter groups of `learn`'s optimizer, or of the one fastai's `Optimizer` will build"
+    return len(param_groups(learn))
+
+# %% ../nbs/03_finder.ipynb #cbdc667a
+def finder_keywords() -> list:
+    "The keywords `lr_find_plus` takes"
+    return [k for k in inspect.signature(Learner.lr_find_plus).parameters if k != 'self']
+
+# %% ../nbs/03_finder.ipynb #15b84345
+def check_settings(kwargs:dict, owner:str='lr_find_plus', names=None):
+    "Check the keywords of `kwargs` (`_check_keywords`), then their values, as `lr_find_plus` will"
+    _check_keywords(kwargs, owner, names)
+    own = inspect.signature(LRFinderPlus).parameters
+    LRFinderPlus(**{k: v for k, v in kwargs.items() if k in own})
+    _check_runs(kwargs.get('n_runs', 1), kwargs.get('bootstrap', 0))
+
+# %% ../nbs/03_finder.ipynb #28763a1f
+NESTED_SKIP = (ParamScheduler, TrackerCallback, CSVLogger, ShowGraphCallback)
+
+# %% ../nbs/03_finder.ipynb #f4f5172a
+def left_out(learn, skip:tuple) -> list:
+    "The callbacks a nested fit runs without: those of the classes in `skip`, and any that picks the LR itself (`tunes_lr`)"
+    return [cb for cb in learn.cbs if isinstance(cb, skip) or getattr(cb, 'tunes_lr', False)]
+
+# %% ../nbs/03_finder.ipynb #4f2bb74c
+def epochs_for(learn, num_it:int) -> int:
+    "Epochs enough for `num_it` optimizer steps, counting the batches `GradientAccumulation` folds into one"
+    per_step = 1
+    for cb in learn.cbs:
+        if isinstance(cb, GradientAccumulation): per_step = max(per_step, math.ceil(cb.n_acc / (getattr(learn.dls.train, 'bs', 1) or 1)))
+    return math.ceil(num_it * per_step / _train_len(learn)) + 1
+
+# %% ../nbs/03_finder.ipynb #2a60907c
+def print_to_log(learn, line:str):
+    "Print `line` where it replaces a progress bar: `learn` shows progress, no person watches (a log file), logging is on"
+    if _shows_progress(learn) and not _at_terminal() and learn.logger is not noop: print(line)
+
+# %% ../nbs/03_finder.ipynb #917eb657
+def nested_bar(learn, total:int, label:str=''):
+    "A plain progress bar over `total` steps labelled `label`; `None` when `learn` shows no progress or no one watches"
+    if not (_shows_progress(learn) and _at_terminal()): return None
+    bar = progress_bar(range(total), leave=False)
+    bar.comment = label
+    bar.update(0)
+    return bar
+
+# %% ../nbs/03_finder.ipynb #6c66b9ad
+def _groups(start_lr, end_lr):
+    "`start_lr` and `end_lr` as two lists of floats of the same length"
+    s, e = float_list(start_lr), float_list(end_lr)
+    if len(s) == 1 and len(e) > 1: s = s * len(e)
+    if len(e) == 1 and len(s) > 1: e = e * len(s)
+    if len(s) != len(e): raise ValueError(f"`start_lr` has {len(s)} values and `end_lr` {len(e)}; give one per parameter group, or floats")
+    return s, e
+
+# %% ../nbs/03_finder.ipynb #8370ff93
+def _check_finder(start_lr, end_lr, num_it, schedule='exp', stop_div=True, div_thresh=4., val_batches=0, beta=0.98):
+    "Raise a `ValueError` that says what to pass instead for range test settings that cannot work (a `TypeError` for a wrong type)"
+    if schedule not in ('exp', 'linear'): raise ValueError(f"`schedule` must be 'exp' or 'linear', got {schedule!r}")
+    s, e = _groups(start_lr, end_lr)
+    for i, (a, b) in enumerate(zip(s, e)):
+        grp = f" for parameter group {i}" if len(s) > 1 else ""
+        if not (math.isfinite(a) and math.isfinite(b)): raise ValueError(f"`start_lr` and `end_lr` must be finite{grp}")
+        if a <= 0 and schedule == 'exp': raise ValueError(f"`start_lr` must be positive for the 'exp' schedule{grp}, got {a:g}")
+        if a >= b: raise ValueError(f"`start_lr` ({a:g}) must be below `end_lr` ({b:g}){grp}")
+    check_count('num_it', num_it, 2, "is the number of optimizer steps and must be at least 2")
+    check_flag('stop_div', stop_div)
+    if not div_thresh > 1: raise ValueError(f"`div_thresh` must be above 1 (fastai uses 4), got {div_thresh}")
+    check_count('val_batches', val_batches, 0, "must be 0 (training loss) or a number of validation batches")
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
+        raise ValueError(f"`beta` is the smoothing of the loss, fastai's 0.98, and must be in [0, 1); got {beta!r}")
+
+# %% ../nbs/03_finder.ipynb #fa73c278
+class _LRSched:
+    "`pos -> lr` from `start` to `end` (`'exp'` or `'linear'`): a float, or one float per parameter group"
+    def __init__(self, start_lr, end_lr, schedule='exp'):
+        (self.s, self.e), self.f = _groups(start_lr, end_lr), dict(exp=sched_exp, linear=sched_lin)[schedule]
+        self.listy = per_group(start_lr) or per_group(end_lr)
+    def __call__(self, pos):
+        v = [float(self.f(s, e, pos)) for s, e in zip(self.s, self.e)]
+        return v if self.listy else v[0]
+
+# %% ../nbs/03_finder.ipynb #d7847152
+class _Divergence:
+    "Whether a range test's loss has diverged: above `div_thresh` times its best since the warm-up, widened by the warm-up's noise"
+    def __init__(self, div_thresh:float, warmup:int):
+        self.div_thresh, self.warmup, self.best, self.noise, self.log_noise = div_thresh, warmup, math.inf, math.inf, None
+
+    def limit(self) -> float:
+        "The loss above which the test has diverged"
+        if self.log_noise is not None and self.best > 0: return self.best * self.div_thresh * math.exp(2 * self.log_noise)
+        return self.best + (self.div_thresh - 1) * max(abs(self.best), self.noise)
+
+    def __call__(self, raw_losses:list, losses:list) -> bool:
+        "Update the best and, at the end of the warm-up, the noise; then whether the smoothed loss and the last 5 raw ones' median are above `limit`"
+        n = len(raw_losses)
+        if n >= self.warmup: self.best = min(self.best, losses[-1])
+        if n == self.warmup:
+            raw = np.asarray(raw_losses, dtype=np.float64)
+            self.noise, self.log_noise = float(np.std(raw)), float(np.std(np.log(raw))) if (raw > 0).all() else None
+        limit = self.limit()
+        return losses[-1] > limit and float(np.median(raw_losses[-5:])) > limit
+
+# %% ../nbs/03_finder.ipynb #e2b92fe0
+def _train_len(learn) -> int:
+    "Training batches per epoch on this rank: under DDP, before `DistributedTrainer` shards the loader, those of a shard"
+    n, ws = len(learn.dls.train), world_size()
+    if ws > 1 and not hasattr(learn.dls.train, 'world_size') and any(hasattr(cb, 'accelerator') for cb in learn.cbs):
+        n = math.ceil(n / ws)
+    return n
+
+# %% ../nbs/03_finder.ipynb #540e0617
+def _peer_failed(e:BaseException) -> bool:
+    "Whether `e` is a failed or timed-out collective operation in a distributed run"
+    if world_size() == 1: return False
+    return isinstance(e, getattr(torch.distributed, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
+        s in str(e) for s in ('Connection closed by peer', 'Connection reset by peer', 'Timed out', 'timed out', 'NCCL')))
+
+# %% ../nbs/03_finder.ipynb #2f364918
+def _peer_error(e:BaseException, step:int) -> RuntimeError:
+    "The error a rank raises when a collective operation failed during its range test"
+    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {world_size()} stopped after {step} steps: a "
+                        f"collective operation failed ({str(e).strip().splitlines()[0][:200]}). Another rank most likely "
+                        "raised or stopped; its own traceback says why. This rank's Learner was restored.")
+
+# %% ../nbs/03_finder.ipynb #b25f05e6
+class _LossSum(Callback):
+    "Sum of the losses `one_batch` computes, weighted by batch size (a callback may cancel a batch before its loss)"
+    order = 1000  # after any callback that changes the loss
+    def __init__(self): self.total, self.n = 0., 0
+    def after_loss(self):
+        if not len(self.yb): return
+        bs = find_bs(self.learn.yb)
+        self.total += float(self.learn.loss.detach().mean()) * bs; self.n += bs
+
+# %% ../nbs/03_finder.ipynb #01d8a2b3
+def _check_runs(n_runs, bootstrap):
+    "Raise for an `n_runs` or a `bootstrap` that is not a whole number, or is too small"
+    check_count('n_runs', n_runs, 1, "is the number of range tests and must be at least 1")
+    check_count('bootstrap', bootstrap, 0, "is a number of resampled curves, 0 for none")
+
+# %% ../nbs/03_finder.ipynb #e0bdb07b
+def _check_learner(learn, cb:LRFinderPlus, n_runs, bootstrap):
+    "Raise a `ValueError` for a `Learner` the range test cannot run on"
+    try: n = len(learn.dls.train)
+    except TypeError: n = None
+    if n == 0: raise ValueError("The training DataLoader is empty (len 0): the range test needs training batches. "
+                                "With `drop_last=True`, use a batch size no larger than the training set.")
+    _check_runs(n_runs, bootstrap)
+    if cb.val_batches and not has_valid(learn):
+        raise ValueError("`val_batches` > 0 needs a non-empty validation set; pass `val_batches=0` to use the training loss")
+    sched = cb.lr_at
+    if sched.listy and len(sched.s) != n_groups(learn):
+        raise ValueError(f"The Learner has {n_groups(learn)} parameter group(s) but `start_lr`/`end_lr` give {len(sched.s)} values; "
+                         "give one per group, or floats")
+
+# %% ../nbs/03_finder.ipynb #6f3112cf
+def _check_keywords(kwargs:dict, owner:str='lr_find_plus', names=None):
+    "Raise a `TypeError` naming the closest match for a keyword of `kwargs` not in `names` (default: `lr_find_plus`'s)"
+    names = names or finder_keywords()
+    for k in kwargs:
+        if k in names: continue
+        close = difflib.get_close_matches(k, names, n=1)
+        raise TypeError(f"{owner} got an unknown keyword `{k}`{f' (did you mean `{close[0]}`?)' if close else ''}. "
+                        f"It takes the keywords of `lr_find_plus`: {', '.join(names)}")
+
+# %% ../nbs/03_finder.ipynb #c960b311
+def _at_terminal() -> bool:
+    "Whether a person watches the output: a notebook, or a stdout that is a terminal (fastprogress's `printing` never calls `isatty`)"
+    isatty = getattr(sys.stdout, 'isatty', None)
+    return bool(IN_NOTEBOOK or (callable(isatty) and isatty()))
+
+# %% ../nbs/03_finder.ipynb #31b8978e
+def _shows_progress(learn) -> bool: return any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
+
+# %% ../nbs/03_finder.ipynb #4a915329
+class _StepBar(Callback):
+    "Move `bar` to `done` plus the points of the running range test"
+    order, run_valid = LRFinderPlus.order + 1, False
+    def __init__(self, bar, done:int=0): self.bar, self.done = bar, done
+    def after_batch(self): self.bar.update(self.done + len(self.learn.lr_finder.lrs))
+    def after_fit(self): self.after_batch()
+
+# %% ../nbs/03_finder.ipynb #a155b3c8
+def _materialize(learn):
+    "Create the weights of lazy modules with one training batch, as `fit` would, leaving random generators and modes as they were"
+    if not any(is_lazy(p) for p in learn.model.parameters()): return
+    rng, modes = rng_state(learn), [(m, m.training) for m in learn.model.modules()]
+    try:
+        b = learn._set_device(next(iter(learn.dls.train)))
+        learn.model.eval()
+        with torch.no_grad(): learn.model(*b[:getattr(learn.dls, 'n_inp', 1)])
+    finally:
+        for m, t in modes: m.training = t
+        set_rng_state(rng)
+
+# %% ../nbs/03_finder.ipynb #bd1c7858
 def _one_line(res) -> str:
     "What a range test found, in one line for a log: its picks, steps, stops and seconds"
     picks = ', '.join(f'{nm}={lr:.3g}' for nm, lr in zip(res._fields, res))
     return f"lr_find_plus: {picks or 'no suggestion'} after {res.steps} steps ({', '.join(r.stop for r in res.runs)}) in {res.secs:.1f} s"
-
-# %% ../nbs/03_finder.ipynb #b6d68da1
-@patch
-@delegates(LRFinderPlus, but=['start_lr', 'end_lr', 'num_it'])
-def lr_find_plus(self:Learner, start_lr=1e-7, end_lr=10, num_it:int=100, suggest_funcs=None, n_runs:int=1,
-                 bootstrap:int=0, to_cpu:bool=False, skip_cbs:tuple=(), show_plot:bool=True, **kwargs):
-    "LR range test from an in-memory snapshot, restored exactly; returns a `SuggestedLRs` that also holds the curves"
-    check_flag('show_plot', show_plot)
-    res = range_test(self, start_lr, end_lr, num_it, suggest_funcs, n_runs, bootstrap, to_cpu, skip_cbs, on_nan='raise', **kwargs)
-    if show_plot and not rank_distrib(): res.plot()
-    return res

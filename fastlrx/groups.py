@@ -17,30 +17,6 @@ from .finder import range_test, n_groups, param_groups, per_group, check_setting
 # %% auto #0
 __all__ = ['SuggestedSlice']
 
-# %% ../nbs/04_groups.ipynb #1fd862da
-FASTAI_RATIO = 100.  # fastai's `fine_tune` trains the unfrozen model with `slice(base_lr/lr_mult, base_lr)`, `lr_mult=100`
-
-def group_multipliers(ratio:float, n:int) -> list:
-    "Multipliers of `n` groups' LRs: 1 for the last, `1/ratio` for the first, geometric between, as fastai spreads a `slice`"
-    return [float(ratio) ** (-(n - 1 - i) / (n - 1)) for i in range(n)]
-
-# %% ../nbs/04_groups.ipynb #e7e10903
-def _curve_depth(res) -> tuple:
-    "`(start, lowest)` of the curve the suggestion rules read (trimmed, cut at divergence, kernel-smoothed); NaNs if too short"
-    try: lrs, losses = clean_curve(*trim_curve(res.lrs, res.losses, res.num_it))
-    except ValueError: return math.nan, math.nan
-    s = smooth_curve(lrs, losses)[1]
-    return float(s[0]), float(s.min())
-
-def _choose(lowest:dict, start:float, tol:float=0.05, prefer:float=FASTAI_RATIO):
-    "The ratio whose curve gets lowest; those within `tol` of the drop `start - best` tie, won by the nearest to `prefer`"
-    ok = {r: v for r, v in lowest.items() if math.isfinite(v)}
-    if not ok: return None
-    best = min(ok.values())
-    depth = max(start - best, 0.) if math.isfinite(start) else 0.
-    tied = [r for r, v in ok.items() if v <= best + tol * depth]
-    return min(tied, key=lambda r: (abs(math.log10(r / prefer)), ok[r], r))
-
 # %% ../nbs/04_groups.ipynb #8ae2d941
 class SuggestedSlice:
     "What `lr_find_slice` found: `lr`, a `slice(top/ratio, top)` for `fit_one_cycle`, and each ratio's pick, lowest loss and range test"
@@ -79,55 +55,6 @@ def plot(self:SuggestedSlice, ax=None):
     ax.legend(loc='best', fontsize='small')
     return ax.figure
 
-# %% ../nbs/04_groups.ipynb #1b838fdc
-def check_ratios(ratios) -> list:
-    "`ratios` as a list of floats, or a `TypeError`/`ValueError` saying what to pass instead"
-    if isinstance(ratios, numbers.Real) and not isinstance(ratios, bool): ratios = [ratios]
-    if isinstance(ratios, (str, bytes)) or not hasattr(ratios, '__iter__'):
-        raise TypeError(f"`ratios` must be a list of numbers, such as (1, 10, 100, 1000); got {ratios!r}")
-    rs = list(ratios)
-    if not rs: raise ValueError("`ratios` is empty: give the ratios of the last group's LR to the first's to try, such as (1, 10, 100, 1000)")
-    for r in rs:
-        if isinstance(r, bool) or not isinstance(r, numbers.Real): raise TypeError(f"`ratios` must be numbers, got {r!r}")
-        if not math.isfinite(r): raise ValueError(f"`ratios` must be finite, got {r}")
-        if r <= 0: raise ValueError(f"`ratios` must be positive, got {r:g}: a ratio is the last group's LR divided by the first group's")
-        if r < 1: raise ValueError(f"`ratios` must be at least 1, got {r:g}: below 1 the first group would train faster than the last "
-                                   "(fastai's `slice(lo, hi)` has `lo <= hi`)")
-    dup = sorted({float(r) for r in rs if sum(r == o for o in rs) > 1})
-    if dup: raise ValueError(f"`ratios` repeats {', '.join(f'{r:g}' for r in dup)}: each ratio is one range test; give each once")
-    return [float(r) for r in rs]
-
-def live_groups(learn) -> list:
-    "Indices of the parameter groups that train: past the optimizer's frozen ones, with a parameter that needs a gradient"
-    frozen = getattr(learn.opt, 'frozen_idx', 0) if learn.opt is not None else 0
-    return [i for i, ps in enumerate(param_groups(learn)) if i >= frozen and any(p.requires_grad for p in ps)]
-
-def check_groups(learn):
-    "A `ValueError` unless at least two of the Learner's parameter groups train"
-    n = n_groups(learn)
-    if n < 2: raise ValueError(f"lr_find_slice needs a Learner split into parameter groups, and this one has {n}: pass a `splitter` "
-                               "to the `Learner` (fastai's `vision_learner` splits a pretrained model into body and head), "
-                               "or call `lr_find_plus` for one learning rate")
-    live = live_groups(learn)
-    if len(live) < 2: raise ValueError(f"Only {len(live)} of the Learner's {n} parameter groups train (it is frozen), so the ratio "
-                                       "between them changes nothing: call `learn.unfreeze()` first, as `fine_tune` does before its "
-                                       "discriminative fit, or `lr_find_plus` for the head alone")
-
-def _check_slice(learn, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwargs:dict) -> list:
-    "Check every argument of `lr_find_slice` before anything runs; return the ratios as floats"
-    rs = check_ratios(ratios)
-    if per_group(start_lr) or per_group(end_lr):
-        raise ValueError("lr_find_slice spreads the groups' LRs itself: pass `start_lr` and `end_lr` of the last group as floats")
-    if 'suggest_funcs' in kwargs:
-        raise TypeError("lr_find_slice reads each curve with one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol >= 0):
-        raise ValueError(f"`tol` is a fraction of the deepest drop of the loss and must be a finite number >= 0 (0: no ties), got {tol!r}")
-    names = [k for k in finder_keywords() if k not in ('suggest_funcs', 'show_plot')]
-    check_settings(dict(start_lr=start_lr, end_lr=end_lr, num_it=num_it, **kwargs), 'lr_find_slice', names)
-    if suggest_func is not None: named_funcs((suggest_func,))
-    check_groups(learn)
-    return rs
-
 # %% ../nbs/04_groups.ipynb #d9c58ef5
 @patch
 @delegates(Learner.lr_find_plus, but=['start_lr', 'end_lr', 'num_it', 'suggest_funcs', 'show_plot'])
@@ -154,3 +81,81 @@ def lr_find_slice(self:Learner, ratios=(1, 10, 100, 1000), suggest_func=None, st
     if not label: print_to_log(self, f"lr_find_slice: lr={res.lr} (ratio {res.ratio}) after {len(rs)} range tests, {res.steps} steps, in {res.secs:.1f} s")
     if show_plot and not rank_distrib(): res.plot()
     return res
+
+# %% ../nbs/04_groups.ipynb #1fd862da
+FASTAI_RATIO = 100.  # fastai's `fine_tune` trains the unfrozen model with `slice(base_lr/lr_mult, base_lr)`, `lr_mult=100`
+
+# %% ../nbs/04_groups.ipynb #676cc4d6
+def group_multipliers(ratio:float, n:int) -> list:
+    "Multipliers of `n` groups' LRs: 1 for the last, `1/ratio` for the first, geometric between, as fastai spreads a `slice`"
+    return [float(ratio) ** (-(n - 1 - i) / (n - 1)) for i in range(n)]
+
+# %% ../nbs/04_groups.ipynb #1b838fdc
+def check_ratios(ratios) -> list:
+    "`ratios` as a list of floats, or a `TypeError`/`ValueError` saying what to pass instead"
+    if isinstance(ratios, numbers.Real) and not isinstance(ratios, bool): ratios = [ratios]
+    if isinstance(ratios, (str, bytes)) or not hasattr(ratios, '__iter__'):
+        raise TypeError(f"`ratios` must be a list of numbers, such as (1, 10, 100, 1000); got {ratios!r}")
+    rs = list(ratios)
+    if not rs: raise ValueError("`ratios` is empty: give the ratios of the last group's LR to the first's to try, such as (1, 10, 100, 1000)")
+    for r in rs:
+        if isinstance(r, bool) or not isinstance(r, numbers.Real): raise TypeError(f"`ratios` must be numbers, got {r!r}")
+        if not math.isfinite(r): raise ValueError(f"`ratios` must be finite, got {r}")
+        if r <= 0: raise ValueError(f"`ratios` must be positive, got {r:g}: a ratio is the last group's LR divided by the first group's")
+        if r < 1: raise ValueError(f"`ratios` must be at least 1, got {r:g}: below 1 the first group would train faster than the last "
+                                   "(fastai's `slice(lo, hi)` has `lo <= hi`)")
+    dup = sorted({float(r) for r in rs if sum(r == o for o in rs) > 1})
+    if dup: raise ValueError(f"`ratios` repeats {', '.join(f'{r:g}' for r in dup)}: each ratio is one range test; give each once")
+    return [float(r) for r in rs]
+
+# %% ../nbs/04_groups.ipynb #f7f6222c
+def live_groups(learn) -> list:
+    "Indices of the parameter groups that train: past the optimizer's frozen ones, with a parameter that needs a gradient"
+    frozen = getattr(learn.opt, 'frozen_idx', 0) if learn.opt is not None else 0
+    return [i for i, ps in enumerate(param_groups(learn)) if i >= frozen and any(p.requires_grad for p in ps)]
+
+# %% ../nbs/04_groups.ipynb #6896d5a4
+def check_groups(learn):
+    "A `ValueError` unless at least two of the Learner's parameter groups train"
+    n = n_groups(learn)
+    if n < 2: raise ValueError(f"lr_find_slice needs a Learner split into parameter groups, and this one has {n}: pass a `splitter` "
+                               "to the `Learner` (fastai's `vision_learner` splits a pretrained model into body and head), "
+                               "or call `lr_find_plus` for one learning rate")
+    live = live_groups(learn)
+    if len(live) < 2: raise ValueError(f"Only {len(live)} of the Learner's {n} parameter groups train (it is frozen), so the ratio "
+                                       "between them changes nothing: call `learn.unfreeze()` first, as `fine_tune` does before its "
+                                       "discriminative fit, or `lr_find_plus` for the head alone")
+
+# %% ../nbs/04_groups.ipynb #e7e10903
+def _curve_depth(res) -> tuple:
+    "`(start, lowest)` of the curve the suggestion rules read (trimmed, cut at divergence, kernel-smoothed); NaNs if too short"
+    try: lrs, losses = clean_curve(*trim_curve(res.lrs, res.losses, res.num_it))
+    except ValueError: return math.nan, math.nan
+    s = smooth_curve(lrs, losses)[1]
+    return float(s[0]), float(s.min())
+
+# %% ../nbs/04_groups.ipynb #6e414df4
+def _choose(lowest:dict, start:float, tol:float=0.05, prefer:float=FASTAI_RATIO):
+    "The ratio whose curve gets lowest; those within `tol` of the drop `start - best` tie, won by the nearest to `prefer`"
+    ok = {r: v for r, v in lowest.items() if math.isfinite(v)}
+    if not ok: return None
+    best = min(ok.values())
+    depth = max(start - best, 0.) if math.isfinite(start) else 0.
+    tied = [r for r, v in ok.items() if v <= best + tol * depth]
+    return min(tied, key=lambda r: (abs(math.log10(r / prefer)), ok[r], r))
+
+# %% ../nbs/04_groups.ipynb #42d748a3
+def _check_slice(learn, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwargs:dict) -> list:
+    "Check every argument of `lr_find_slice` before anything runs; return the ratios as floats"
+    rs = check_ratios(ratios)
+    if per_group(start_lr) or per_group(end_lr):
+        raise ValueError("lr_find_slice spreads the groups' LRs itself: pass `start_lr` and `end_lr` of the last group as floats")
+    if 'suggest_funcs' in kwargs:
+        raise TypeError("lr_find_slice reads each curve with one suggestion function: pass `suggest_func=...` instead of `suggest_funcs`")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol >= 0):
+        raise ValueError(f"`tol` is a fraction of the deepest drop of the loss and must be a finite number >= 0 (0: no ties), got {tol!r}")
+    names = [k for k in finder_keywords() if k not in ('suggest_funcs', 'show_plot')]
+    check_settings(dict(start_lr=start_lr, end_lr=end_lr, num_it=num_it, **kwargs), 'lr_find_slice', names)
+    if suggest_func is not None: named_funcs((suggest_func,))
+    check_groups(learn)
+    return rs

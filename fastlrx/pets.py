@@ -41,6 +41,7 @@ def pets_learner(dls, setup:PetsSetup, seed:int=42) -> Learner:
     set_seed(seed, reproducible=True)
     return vision_learner(dls, setup.arch, metrics=error_rate, normalize=False)
 
+# %% ../nbs/10_pets.ipynb #746c3949
 def final_metrics(learn) -> dict:
     "Validation loss and error rate of `learn` now"
     loss, err = learn.validate()

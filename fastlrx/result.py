@@ -13,12 +13,57 @@ from .suggest import suggestion_name, recommended, Ensemble, planned, ensemble, 
 # %% auto #0
 __all__ = ['FinderResult']
 
-# %% ../nbs/02_result.ipynb #65545f20
-def _finite_prefix(lrs, losses):
-    bad = np.flatnonzero(~np.isfinite(losses))
-    n = bad[0] if len(bad) else len(losses)
-    return lrs[:n], losses[:n]
+# %% ../nbs/02_result.ipynb #529518b0
+class FinderResult:
+    "Mixin for the `SuggestedLRs` namedtuple that `lr_find_plus` returns: curves, per-run picks and their spread"
+    __slots__ = ()
+    def __reduce__(self): return (finder_result, (self._fields, tuple(self)), self.__dict__)
+    def __setstate__(self, d): self.__dict__.update(d)
+    def _replace(self, **kwargs):
+        "A copy with the fields in `kwargs` replaced, carrying the same curves"
+        res = super()._replace(**kwargs)
+        res.__dict__.update(self.__dict__)
+        return res
 
+# %% ../nbs/02_result.ipynb #05285185
+@patch
+def __repr__(self:FinderResult):
+    "The result as text: each pick, the range of the runs' picks and their spreads"
+    vals = ', '.join(f'{nm}={lr:.3g}' for nm, lr in zip(self._fields, self))
+    stops = ', '.join(r.stop for r in self.runs)
+    lines = [f'SuggestedLRs({vals})', f'  {len(self.runs)} run(s) of up to {self.num_it} steps, stopped by: {stops}']
+    lines += [f'  {nm}: {lr}, runs {rng}, spread {sp} decades (IQR of the runs), noise sensitivity {b} decades (IQR of the bootstrap)'
+              for nm, lr, rng, sp, b in _rows(self)]
+    return '\n'.join(lines)
+
+# %% ../nbs/02_result.ipynb #667da38d
+@patch
+def _repr_markdown_(self:FinderResult):
+    "The result as a Markdown table, as a notebook shows it"
+    rows = [_HEAD, ('---',) * len(_HEAD)] + _rows(self)
+    stops = ', '.join(r.stop for r in self.runs)
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + f'\n\n{len(self.runs)} run(s), stopped by: {stops}'
+
+# %% ../nbs/02_result.ipynb #66e76a20
+@patch
+def plot(self:FinderResult, ax=None):
+    "Plot raw and smoothed loss, the IQR band and the suggestions; return the matplotlib `Figure`"
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots()
+    for i, r in enumerate(self.runs):
+        ax.plot(r.lrs, r.raw_losses, color='C0', alpha=0.25, lw=0.8, label='raw loss' if i == 0 else None)
+    band, blrs, what = self.band, self.lrs, f'IQR of {len(self.runs)} runs'
+    if band is None and self.boot_band is not None: band, blrs, what = self.boot_band, self.boot_lrs, 'bootstrap IQR: noise of this run'
+    if band is not None: ax.fill_between(blrs, band[0], band[1], color='C0', alpha=0.25, label=what)
+    ax.plot(self.lrs, self.losses, color='C0', lw=2, label='median loss' if len(self.runs) > 1 else 'smoothed loss')
+    groups = _pick_groups(self)
+    for ((x, y), label), (c, m) in zip(groups.items(), _rule_styles(len(groups))):
+        ax.plot(x, y, m, color=c, ms=8, mec='k', mew=0.5, ls='none', label=label)
+    if (lim := _ylim(self)) is not None: ax.set_ylim(*lim)
+    ax.set_xscale('log'); ax.set_xlabel('Learning Rate'); ax.set_ylabel('Loss'); ax.legend(loc='best')
+    return ax.figure
+
+# %% ../nbs/02_result.ipynb #65545f20
 def trim_curve(lrs, losses, num_it:int, skip_end:int=5, min_points:int=5):
     "`(lrs, losses)` trimmed like `lr_find` and cut at the first non-finite loss; a short curve keeps what it has"
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
@@ -26,33 +71,6 @@ def trim_curve(lrs, losses, num_it:int, skip_end:int=5, min_points:int=5):
     return t if len(t[0]) >= min_points else _finite_prefix(lrs, losses)
 
 # %% ../nbs/02_result.ipynb #43430876
-_RESERVED = {'lrs', 'raw_losses', 'losses', 'num_it', 'runs', 'band', 'picks', 'spread', 'points', 'failed', 'steps', 'secs',
-             'boot_band', 'boot_picks', 'boot_spread', 'boot_lrs', 'ensembles', 'plot'}
-
-def _pick(nm, out) -> tuple:
-    "A suggestion function's `out` as `(lr, (x, y))` floats; a `TypeError` naming it if it is not that shape"
-    try:
-        lr, (x, y) = out
-        return float(lr), (float(x), float(y))
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"Suggestion function {nm} returned {out!r}; a suggestion function must return `(lr, (x, y))`, "
-                        "the learning rate and the point to mark, as fastai's `valley` does") from None
-
-def _probe_curve(n:int=100):
-    "A synthetic range-test curve of `n` points: flat, falling, then diverging"
-    x = np.linspace(0, 1, n)
-    return torch.tensor(np.logspace(-7, 1, n)), torch.tensor(2.3 - 1.5 / (1 + np.exp(-20 * (x - 0.6))) + np.exp(40 * (x - 0.95)))
-
-def _check_contract(nm, f):
-    "Call `f` once on `_probe_curve` and check what it returns (not judged if it raises)"
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try: out = f(*_probe_curve(), 100)
-        except Exception: return
-    _pick(nm, out)
-
-_FACTORIES = {planned: '`planned(epochs, steps_per_epoch)`', ensemble: '`ensemble(valley, recommended)`', variant: "`variant(edge, 'edge_half', factor=0.07)`"}
-
 def named_funcs(suggest_funcs) -> dict:
     "Suggestion functions keyed by unique field names, each checked to return `(lr, (x, y))`"
     funcs = (recommended,) if suggest_funcs is None else tuple(listify(suggest_funcs))
@@ -71,124 +89,7 @@ def named_funcs(suggest_funcs) -> dict:
     except ValueError as e: raise ValueError(f"Suggestion function names must be valid field names: {e}. Rename them, e.g. with `fastlrx.suggest.variant`") from None
     return res
 
-def _suggest(funcs:dict, lrs, losses, num_it:int):
-    "Each function's `(lr, (x, y))` on a trimmed curve, and the reasons of those that failed (they give NaN)"
-    lrs_t, losses_t = torch.tensor(lrs), torch.tensor(losses)
-    res, failed = {}, {}
-    for nm, f in funcs.items():
-        try: out = f(lrs_t, losses_t, num_it)
-        except Exception as e:
-            res[nm], failed[nm] = (math.nan, (math.nan, math.nan)), f'{type(e).__name__}: {e}'
-            continue
-        res[nm] = _pick(nm, out)
-    return res, failed
-
-# %% ../nbs/02_result.ipynb #111fed52
-def block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=None, bw:float|None=None,
-                    beta:float=0.98, seed:int=0) -> np.ndarray:
-    "`n` resampled smoothed curves (`n x len`): trend plus local moving blocks of residuals, then `ema`"
-    y = np.asarray(raw_losses, dtype=np.float64)
-    m = len(y)
-    if m < 3: return np.repeat(ema(y, beta)[None], n, 0)
-    bw = bw or max(2., m / 20)
-    block = min(block or max(2, round(m ** (1 / 3))), m)
-    window = window or 2 * block
-    trend = local_fit(np.arange(m, dtype=np.float64), y, bw)[0]
-    e = y - trend
-    dest = np.arange(0, m, block)
-    lo, hi = np.clip(dest - window, 0, m - block), np.clip(dest + window, 0, m - block)
-    starts = np.random.default_rng(seed).integers(lo, hi + 1, size=(n, len(dest)))
-    es = e[(starts[..., None] + np.arange(block)).reshape(n, -1)[:, :m]]
-    return ema(trend + es, beta)
-
-# %% ../nbs/02_result.ipynb #529518b0
-class FinderResult:
-    "Mixin for the `SuggestedLRs` namedtuple that `lr_find_plus` returns: curves, per-run picks and their spread"
-    __slots__ = ()
-    def __reduce__(self): return (finder_result, (self._fields, tuple(self)), self.__dict__)
-    def __setstate__(self, d): self.__dict__.update(d)
-    def _replace(self, **kwargs):
-        "A copy with the fields in `kwargs` replaced, carrying the same curves"
-        res = super()._replace(**kwargs)
-        res.__dict__.update(self.__dict__)
-        return res
-
-# %% ../nbs/02_result.ipynb #6a08ab38
-FinderRun = namedtuple('FinderRun', 'lrs raw_losses losses stop picks')
-
-def finder_result(names, values, **extras):
-    "A `SuggestedLRs` namedtuple with fields `names` holding `values`, carrying `extras` as attributes"
-    cls = type('SuggestedLRs', (FinderResult, namedtuple('SuggestedLRs', list(names))), {})
-    res = cls(*values)
-    res.__dict__.update(extras)
-    return res
-
-# %% ../nbs/02_result.ipynb #cc2779c4
-_BIG = 1e300
-
-def _quartiles(curves):
-    "Per-step 25th, 50th and 75th percentiles of `curves` of different lengths; a stopped run counts as +inf"
-    a = np.full((len(curves), max(len(c) for c in curves)), _BIG)
-    for i, c in enumerate(curves): a[i, :len(c)] = np.where(np.isfinite(c), c, _BIG)
-    q = np.quantile(a, [.25, .5, .75], axis=0)
-    q[q > _BIG * 1e-3] = np.inf
-    return q
-
-def _iqr_decades(picks):
-    "Inter-quartile range of `log10(picks)`, ignoring NaNs: NaN with fewer than two picks"
-    p = np.log10(np.asarray(picks, dtype=np.float64)[np.isfinite(picks)])
-    return float(np.subtract(*np.percentile(p, [75, 25]))) if len(p) > 1 else math.nan
-
 # %% ../nbs/02_result.ipynb #34f526ae
-_MIN_POINTS = 20
-
-NAN_START = ("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be read. Likely "
-             "causes: NaN or infinite values in the inputs or targets, targets outside what the loss function accepts (class "
-             "indices beyond the model's outputs), a loss that takes the log of 0, or a `start_lr` that is already too high")
-
-def _nan_start(runs) -> bool:
-    "Whether a run's loss was not finite from its first steps"
-    return any(r.stop == 'nan' and len(_finite_prefix(r.lrs, r.raw_losses)[0]) < 5 for r in runs)
-
-def _short_why(runs, n:int) -> str:
-    "What to change when the shortest run recorded only `n` points, by why it stopped"
-    stops = {r.stop for r in runs if len(r.lrs) == n}
-    if 'diverged' in stops: return ("it stopped when its smoothed loss rose past `div_thresh` (default 4) times the best, widened by "
-                                    "the loss's noise at the start: pass a larger `div_thresh`, `stop_div=False`, or a lower `start_lr`")
-    if 'nan' in stops: return "its loss turned NaN or infinite: pass a lower `end_lr`"
-    if 'out of data' in stops: return "the training data ran out: use a smaller batch size"
-    if 'cancelled' in stops: return "another callback cancelled the fit: pass it in `skip_cbs`"
-    return "pass a larger `num_it`"
-
-def _warn_curve(runs, on_nan:str='warn') -> bool:
-    "Warn (or raise, `on_nan='raise'`) if a run's loss was not finite from the first steps (return `True`); warn if a run is too short to read"
-    if _nan_start(runs):
-        if on_nan == 'raise': raise ValueError(NAN_START + ". The Learner was restored as it was.")
-        warnings.warn(NAN_START)
-        return True
-    n = min(len(r.lrs) for r in runs)
-    if n < _MIN_POINTS: warnings.warn(f"The range test recorded only {n} points, too few to read the curve reliably: {_short_why(runs, n)}")
-    return False
-
-def _picks(funcs, lrs, losses, num_it):
-    res, failed = _suggest(funcs, *trim_curve(lrs, losses, num_it), num_it)
-    return {nm: v[0] for nm, v in res.items()}, res, failed
-
-def _ensembles(funcs, lrs, losses, num_it) -> dict:
-    "What each `Ensemble` among `funcs` makes of the curve: its members' picks, failures and spread"
-    res = {}
-    for nm, f in funcs.items():
-        if not isinstance(f, Ensemble): continue
-        try: res[nm] = f.explain(*trim_curve(lrs, losses, num_it), num_it)
-        except ValueError: pass
-    return res
-
-def _mark(lrs, losses, lr:float) -> tuple:
-    "Where a pick is marked: at the LR a user trains at, on the smoothed curve (fastai's `minimum` would mark `lr_min`, 10x its pick)"
-    lrs, losses = _finite_prefix(np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64))
-    if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
-    return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
-
 def summarize_tests(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.98, on_nan:str='warn'):
     "The `SuggestedLRs`-compatible result of the finished `LRFinderPlus` callbacks `cbs`"
     runs = [FinderRun(np.array(cb.lrs), np.array(cb.raw_losses), np.array(cb.losses), cb.stop_reason, None) for cb in cbs]
@@ -217,7 +118,164 @@ def summarize_tests(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.9
         extras['boot_lrs'] = blrs
     return finder_result(list(funcs), [main[nm][0] for nm in funcs], **extras)
 
-# %% ../nbs/02_result.ipynb #05285185
+# %% ../nbs/02_result.ipynb #bbd03b9e
+FinderRun = namedtuple('FinderRun', 'lrs raw_losses losses stop picks')  # one range test: its curve, why it stopped, each rule's pick
+
+# %% ../nbs/02_result.ipynb #6a08ab38
+def finder_result(names, values, **extras):
+    "A `SuggestedLRs` namedtuple with fields `names` holding `values`, carrying `extras` as attributes"
+    cls = type('SuggestedLRs', (FinderResult, namedtuple('SuggestedLRs', list(names))), {})
+    res = cls(*values)
+    res.__dict__.update(extras)
+    return res
+
+# %% ../nbs/02_result.ipynb #7471bdfd
+NAN_START = ("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be read. Likely "
+             "causes: NaN or infinite values in the inputs or targets, targets outside what the loss function accepts (class "
+             "indices beyond the model's outputs), a loss that takes the log of 0, or a `start_lr` that is already too high")
+
+# %% ../nbs/02_result.ipynb #111fed52
+def block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=None, bw:float|None=None,
+                    beta:float=0.98, seed:int=0) -> np.ndarray:
+    "`n` resampled smoothed curves (`n x len`): trend plus local moving blocks of residuals, then `ema`"
+    y = np.asarray(raw_losses, dtype=np.float64)
+    m = len(y)
+    if m < 3: return np.repeat(ema(y, beta)[None], n, 0)
+    bw = bw or max(2., m / 20)
+    block = min(block or max(2, round(m ** (1 / 3))), m)
+    window = window or 2 * block
+    trend = local_fit(np.arange(m, dtype=np.float64), y, bw)[0]
+    e = y - trend
+    dest = np.arange(0, m, block)
+    lo, hi = np.clip(dest - window, 0, m - block), np.clip(dest + window, 0, m - block)
+    starts = np.random.default_rng(seed).integers(lo, hi + 1, size=(n, len(dest)))
+    es = e[(starts[..., None] + np.arange(block)).reshape(n, -1)[:, :m]]
+    return ema(trend + es, beta)
+
+# %% ../nbs/02_result.ipynb #11ed641a
+def _finite_prefix(lrs, losses):
+    "`(lrs, losses)` up to the first non-finite loss"
+    bad = np.flatnonzero(~np.isfinite(losses))
+    n = bad[0] if len(bad) else len(losses)
+    return lrs[:n], losses[:n]
+
+# %% ../nbs/02_result.ipynb #df5fbc42
+_RESERVED = {'lrs', 'raw_losses', 'losses', 'num_it', 'runs', 'band', 'picks', 'spread', 'points', 'failed', 'steps', 'secs',
+             'boot_band', 'boot_picks', 'boot_spread', 'boot_lrs', 'ensembles', 'plot'}  # the result's attributes
+
+# %% ../nbs/02_result.ipynb #f638619f
+_FACTORIES = {planned: '`planned(epochs, steps_per_epoch)`', ensemble: '`ensemble(valley, recommended)`', variant: "`variant(edge, 'edge_half', factor=0.07)`"}  # they make a suggestion function: how to call them
+
+# %% ../nbs/02_result.ipynb #55b880f7
+def _pick(nm, out) -> tuple:
+    "A suggestion function's `out` as `(lr, (x, y))` floats; a `TypeError` naming it if it is not that shape"
+    try:
+        lr, (x, y) = out
+        return float(lr), (float(x), float(y))
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"Suggestion function {nm} returned {out!r}; a suggestion function must return `(lr, (x, y))`, "
+                        "the learning rate and the point to mark, as fastai's `valley` does") from None
+
+# %% ../nbs/02_result.ipynb #9bb0f311
+def _probe_curve(n:int=100):
+    "A synthetic range-test curve of `n` points: flat, falling, then diverging"
+    x = np.linspace(0, 1, n)
+    return torch.tensor(np.logspace(-7, 1, n)), torch.tensor(2.3 - 1.5 / (1 + np.exp(-20 * (x - 0.6))) + np.exp(40 * (x - 0.95)))
+
+# %% ../nbs/02_result.ipynb #e45d74b6
+def _check_contract(nm, f):
+    "Call `f` once on `_probe_curve` and check what it returns (not judged if it raises)"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try: out = f(*_probe_curve(), 100)
+        except Exception: return
+    _pick(nm, out)
+
+# %% ../nbs/02_result.ipynb #440e2e15
+def _suggest(funcs:dict, lrs, losses, num_it:int):
+    "Each function's `(lr, (x, y))` on a trimmed curve, and the reasons of those that failed (they give NaN)"
+    lrs_t, losses_t = torch.tensor(lrs), torch.tensor(losses)
+    res, failed = {}, {}
+    for nm, f in funcs.items():
+        try: out = f(lrs_t, losses_t, num_it)
+        except Exception as e:
+            res[nm], failed[nm] = (math.nan, (math.nan, math.nan)), f'{type(e).__name__}: {e}'
+            continue
+        res[nm] = _pick(nm, out)
+    return res, failed
+
+# %% ../nbs/02_result.ipynb #cc2779c4
+_BIG = 1e300  # stands for +inf where a run had stopped
+
+# %% ../nbs/02_result.ipynb #ca7bd7f3
+def _quartiles(curves):
+    "Per-step 25th, 50th and 75th percentiles of `curves` of different lengths; a stopped run counts as +inf"
+    a = np.full((len(curves), max(len(c) for c in curves)), _BIG)
+    for i, c in enumerate(curves): a[i, :len(c)] = np.where(np.isfinite(c), c, _BIG)
+    q = np.quantile(a, [.25, .5, .75], axis=0)
+    q[q > _BIG * 1e-3] = np.inf
+    return q
+
+# %% ../nbs/02_result.ipynb #8b2556a9
+def _iqr_decades(picks):
+    "Inter-quartile range of `log10(picks)`, ignoring NaNs: NaN with fewer than two picks"
+    p = np.log10(np.asarray(picks, dtype=np.float64)[np.isfinite(picks)])
+    return float(np.subtract(*np.percentile(p, [75, 25]))) if len(p) > 1 else math.nan
+
+# %% ../nbs/02_result.ipynb #f0da4f7c
+_MIN_POINTS = 20  # a run with fewer points gets a warning
+
+# %% ../nbs/02_result.ipynb #c4413140
+def _nan_start(runs) -> bool:
+    "Whether a run's loss was not finite from its first steps"
+    return any(r.stop == 'nan' and len(_finite_prefix(r.lrs, r.raw_losses)[0]) < 5 for r in runs)
+
+# %% ../nbs/02_result.ipynb #06926000
+def _short_why(runs, n:int) -> str:
+    "What to change when the shortest run recorded only `n` points, by why it stopped"
+    stops = {r.stop for r in runs if len(r.lrs) == n}
+    if 'diverged' in stops: return ("it stopped when its smoothed loss rose past `div_thresh` (default 4) times the best, widened by "
+                                    "the loss's noise at the start: pass a larger `div_thresh`, `stop_div=False`, or a lower `start_lr`")
+    if 'nan' in stops: return "its loss turned NaN or infinite: pass a lower `end_lr`"
+    if 'out of data' in stops: return "the training data ran out: use a smaller batch size"
+    if 'cancelled' in stops: return "another callback cancelled the fit: pass it in `skip_cbs`"
+    return "pass a larger `num_it`"
+
+# %% ../nbs/02_result.ipynb #146e537f
+def _warn_curve(runs, on_nan:str='warn') -> bool:
+    "Warn (or raise, `on_nan='raise'`) if a run's loss was not finite from the first steps (return `True`); warn if a run is too short to read"
+    if _nan_start(runs):
+        if on_nan == 'raise': raise ValueError(NAN_START + ". The Learner was restored as it was.")
+        warnings.warn(NAN_START)
+        return True
+    n = min(len(r.lrs) for r in runs)
+    if n < _MIN_POINTS: warnings.warn(f"The range test recorded only {n} points, too few to read the curve reliably: {_short_why(runs, n)}")
+    return False
+
+# %% ../nbs/02_result.ipynb #a7cd0d92
+def _picks(funcs, lrs, losses, num_it):
+    "Each function's pick on the trimmed curve, with its `(lr, (x, y))` and the failures"
+    res, failed = _suggest(funcs, *trim_curve(lrs, losses, num_it), num_it)
+    return {nm: v[0] for nm, v in res.items()}, res, failed
+
+# %% ../nbs/02_result.ipynb #b49b611b
+def _ensembles(funcs, lrs, losses, num_it) -> dict:
+    "What each `Ensemble` among `funcs` makes of the curve: its members' picks, failures and spread"
+    res = {}
+    for nm, f in funcs.items():
+        if not isinstance(f, Ensemble): continue
+        try: res[nm] = f.explain(*trim_curve(lrs, losses, num_it), num_it)
+        except ValueError: pass
+    return res
+
+# %% ../nbs/02_result.ipynb #e7878dd0
+def _mark(lrs, losses, lr:float) -> tuple:
+    "Where a pick is marked: at the LR a user trains at, on the smoothed curve (fastai's `minimum` would mark `lr_min`, 10x its pick)"
+    lrs, losses = _finite_prefix(np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64))
+    if not (np.isfinite(lr) and len(lrs)): return math.nan, math.nan
+    return float(lr), float(np.interp(np.log10(lr), np.log10(lrs), losses))
+
+# %% ../nbs/02_result.ipynb #50df3591
 def _rows(self):
     "One row per suggestion: name, pick, per-run range, spreads"
     def fmt(v): return '-' if v is None or not np.isfinite(v) else f'{v:.2f}'
@@ -229,26 +287,13 @@ def _rows(self):
         rows.append((nm, f'{lr:.2e}', rng, fmt(self.spread[nm]), fmt(boot)))
     return rows
 
-_HEAD = ('suggestion', 'lr', 'runs min .. max', 'spread (IQR, decades)', 'noise sensitivity (bootstrap)')
+# %% ../nbs/02_result.ipynb #f3d13635
+_HEAD = ('suggestion', 'lr', 'runs min .. max', 'spread (IQR, decades)', 'noise sensitivity (bootstrap)')  # the table's columns
 
-@patch
-def __repr__(self:FinderResult):
-    vals = ', '.join(f'{nm}={lr:.3g}' for nm, lr in zip(self._fields, self))
-    stops = ', '.join(r.stop for r in self.runs)
-    lines = [f'SuggestedLRs({vals})', f'  {len(self.runs)} run(s) of up to {self.num_it} steps, stopped by: {stops}']
-    lines += [f'  {nm}: {lr}, runs {rng}, spread {sp} decades (IQR of the runs), noise sensitivity {b} decades (IQR of the bootstrap)'
-              for nm, lr, rng, sp, b in _rows(self)]
-    return '\n'.join(lines)
+# %% ../nbs/02_result.ipynb #beca827a
+_MARKERS = 'osD^vPX*ph<>'  # one shape per rule, in turn
 
-@patch
-def _repr_markdown_(self:FinderResult):
-    rows = [_HEAD, ('---',) * len(_HEAD)] + _rows(self)
-    stops = ', '.join(r.stop for r in self.runs)
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + f'\n\n{len(self.runs)} run(s), stopped by: {stops}'
-
-# %% ../nbs/02_result.ipynb #66e76a20
-_MARKERS = 'osD^vPX*ph<>'
-
+# %% ../nbs/02_result.ipynb #76e42231
 def _rule_styles(n:int, curve='C0') -> list:
     "`n` distinct `(colour, marker)` pairs, none of them the `curve`'s colour"
     import matplotlib as mpl
@@ -260,6 +305,7 @@ def _rule_styles(n:int, curve='C0') -> list:
     if n > len(cols): cols += list(mpl.colormaps['hsv'](np.linspace(0, 1, n - len(cols), endpoint=False)))
     return [(cols[i], _MARKERS[i % len(_MARKERS)]) for i in range(n)]
 
+# %% ../nbs/02_result.ipynb #8d7f0860
 def _pick_groups(self) -> dict:
     "The rules of `self` grouped by the point they mark: `{(x, y): legend label}`"
     groups = {}
@@ -268,6 +314,7 @@ def _pick_groups(self) -> dict:
         if np.isfinite(x): groups.setdefault((x, y), {}).setdefault(lr, []).append(nm)
     return {p: '; '.join(f"{', '.join(nms)}: {lr:.2e}" for lr, nms in g.items()) for p, g in groups.items()}
 
+# %% ../nbs/02_result.ipynb #7debb296
 def _ylim(self):
     "y-limits spanning the trimmed smoothed curve, its first value and the lowest raw loss, or `None`"
     shown = trim_curve(self.lrs, self.losses, self.num_it)[1]
@@ -276,21 +323,3 @@ def _ylim(self):
     lo = min(shown.min(), raw[np.isfinite(raw)].min(initial=np.inf))
     hi = max(shown.max(), self.losses[0] if np.isfinite(self.losses[0]) else shown.max())
     return lo - 0.1 * (hi - lo + 1e-12), hi + 0.1 * (hi - lo + 1e-12)
-
-@patch
-def plot(self:FinderResult, ax=None):
-    "Plot raw and smoothed loss, the IQR band and the suggestions; return the matplotlib `Figure`"
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots()
-    for i, r in enumerate(self.runs):
-        ax.plot(r.lrs, r.raw_losses, color='C0', alpha=0.25, lw=0.8, label='raw loss' if i == 0 else None)
-    band, blrs, what = self.band, self.lrs, f'IQR of {len(self.runs)} runs'
-    if band is None and self.boot_band is not None: band, blrs, what = self.boot_band, self.boot_lrs, 'bootstrap IQR: noise of this run'
-    if band is not None: ax.fill_between(blrs, band[0], band[1], color='C0', alpha=0.25, label=what)
-    ax.plot(self.lrs, self.losses, color='C0', lw=2, label='median loss' if len(self.runs) > 1 else 'smoothed loss')
-    groups = _pick_groups(self)
-    for ((x, y), label), (c, m) in zip(groups.items(), _rule_styles(len(groups))):
-        ax.plot(x, y, m, color=c, ms=8, mec='k', mew=0.5, ls='none', label=label)
-    if (lim := _ylim(self)) is not None: ax.set_ylim(*lim)
-    ax.set_xscale('log'); ax.set_xlabel('Learning Rate'); ax.set_ylabel('Loss'); ax.legend(loc='best')
-    return ax.figure

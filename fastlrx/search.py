@@ -14,109 +14,34 @@ from fastai.callback.schedule import LRFinder, ParamScheduler
 from fastai.callback.progress import ProgressCallback
 from .suggest import edge, variant, suggestion_name, planned
 from .snapshot import StateSnapshot, rng_state, set_rng_state
-from .finder import (range_test, valid_batches, valid_loss, has_valid, rank_mean, epochs_for, NESTED_SKIP, left_out, nested_bar,
+from .finder import (float_list, per_group, range_test, valid_batches, valid_loss, has_valid, rank_mean, epochs_for, NESTED_SKIP, left_out, nested_bar,
                      check_flag, check_count, check_settings, finder_keywords, print_to_log)
 
 # %% auto #0
-__all__ = ['FitBranch', 'LRSearch']
+__all__ = ['LRSearch', 'FitBranch']
 
-# %% ../nbs/04a_search.ipynb #00d4339a
-def as_floats(v):
-    "`v` as a Python float, or a list of floats if it has one value per parameter group"
-    v = np.asarray(v, dtype=np.float64)
-    return float(v) if v.ndim == 0 else [float(x) for x in v.reshape(-1)]
-
-# %% ../nbs/04a_search.ipynb #dc470176
-class Scaled:
-    "Schedule `f` multiplied by `factor` (a float, or one per parameter group), as Python floats"
-    def __init__(self, f, factor):
-        if isinstance(f, Scaled): f, factor = f.f, np.asarray(f.factor) * factor
-        self.f, self.factor = f, factor
-    def __call__(self, pos): return as_floats(np.asarray(self.f(pos), dtype=np.float64) * self.factor)
-
-# %% ../nbs/04a_search.ipynb #28b82ae7
-def schedule_peaks(f, pct:float=0.) -> np.ndarray:
-    "The largest value that schedule `f` gives each parameter group (one, if it gives a float) from `pct` to the end"
-    return np.max([np.asarray(f(float(p)), dtype=np.float64).reshape(-1) for p in np.linspace(pct, 1, 201)], axis=0)
-
-def schedule_peak(f, pct:float=0.) -> float:
-    "The largest value that schedule `f` gives the last parameter group from `pct` to the end"
-    return float(schedule_peaks(f, pct)[-1])
-
-# %% ../nbs/04a_search.ipynb #5b78c88b
-def lr_schedulers(learn) -> list:
-    "The running fit's `ParamScheduler`s that drive the LR (not a range test's)"
-    return [cb for cb in learn.cbs if isinstance(cb, ParamScheduler) and not isinstance(cb, LRFinder) and 'lr' in cb.scheds]
-
-def group_peaks(learn, pct:float=0.) -> list:
-    "Each parameter group's largest LR from `pct` to the end of the running fit (its current LR without a scheduler)"
-    n, scheds = len(learn.opt.hypers), lr_schedulers(learn)
-    if not scheds: return [float(h['lr']) for h in learn.opt.hypers]
-    return [float(v) for v in np.broadcast_to(schedule_peaks(scheds[0].scheds['lr'], pct), (n,))]
-
-def fit_plan(learn, pct:float=0.) -> tuple:
-    "`(steps, final_frac)` of the rest of the running fit: its optimizer steps, and its last LR over its peak (1 without a scheduler)"
-    steps = max(1, round((1 - pct) * learn.n_epoch * len(learn.dls.train)))
-    scheds = lr_schedulers(learn)
-    if not scheds: return steps, 1.
-    f = scheds[0].scheds['lr']
-    last = float(np.asarray(f(1.), dtype=np.float64).reshape(-1)[-1])
-    return steps, float(np.clip(last / schedule_peak(f, pct), 0., 1.))
-
-def fit_schedules(learn) -> dict:
-    "The running fit's schedules by hyper-parameter, the LR's at peak 1; without a scheduler, the optimizer's LRs held constant"
-    scheds = lr_schedulers(learn)
-    if scheds: return dict(scheds[0].scheds)
-    lrs = [float(h['lr']) for h in learn.opt.hypers]
-    return {'lr': lambda pos: list(lrs)}
-
-# %% ../nbs/04a_search.ipynb #7bb2815c
-class FitBranch(Callback):
-    "A branch of the running fit: its `scheds` from `pct` to the end compressed into `steps` optimizer steps, the LR times `factor`"
-    order, run_valid = ParamScheduler.order, False
-    def __init__(self, scheds:dict, factor:float, steps:int, pct:float=0., div:float=10., bar=None, done:int=0):
-        store_attr('factor,steps,pct,div,bar,done')
-        self.scheds = {k: Scaled(f, factor) if k == 'lr' else f for k, f in scheds.items()}
-
-    def before_fit(self): self.step, self.start, self.avg, self.stop = 0, [], 0., 'done'
-
-    def before_batch(self):
-        pos = self.pct + (1 - self.pct) * min(self.step / self.steps, 1.)
-        for k, f in self.scheds.items(): self.opt.set_hyper(k, f(pos))
-
-    def after_step(self): self.step += 1
-
-    def after_batch(self):
-        "Stop after `steps`, or on a non-finite or diverging training loss"
-        loss = rank_mean(float(self.learn.loss.detach().mean()))
-        if len(self.start) < 5: self.start.append(loss)
-        self.avg = 0.8 * self.avg + 0.2 * loss if self.step > 1 else loss
-        if not math.isfinite(loss): self.stop = 'nan'
-        elif len(self.start) == 5 and abs(self.avg) > self.div * abs(np.mean(self.start)) + np.std(self.start): self.stop = 'diverged'
-        if self.bar is not None: self.bar.update(self.done + self.step)
-        if self.stop != 'done' or self.step >= self.steps: raise CancelFitException()
-
-    def before_validate(self): raise CancelValidException()
-
-# %% ../nbs/04a_search.ipynb #9ff868fc
-def run_branch(learn, scheds:dict, lr_factor:float, steps:int, batches, pct:float=0., skip_cbs:tuple=(), bar=None, done:int=0) -> dict:
-    "Train one branch (`FitBranch`) and score it: its steps, why it stopped, and its validation loss (inf if it stopped early)"
-    cb = FitBranch(scheds, lr_factor, steps, pct, bar=bar, done=done)
-    skip = NESTED_SKIP + (ProgressCallback,) + tuple(skip_cbs)
-    with learn.removed_cbs(left_out(learn, skip)), learn.no_logging():
-        learn.fit(epochs_for(learn, steps), cbs=[cb])
-    loss = rank_mean(valid_loss(learn, batches)) if cb.stop == 'done' else math.inf
-    return dict(steps=cb.step, stop=cb.stop, valid_loss=loss if math.isfinite(loss) else math.inf)
-
-# %% ../nbs/04a_search.ipynb #ad418ea4
-EXPECTED_BRANCHES, MAX_BRANCHES, MIN_SHARE = 5, 7, 1/16  # a line search's usual branches, its most, the shortest branch as a share of the fit
-
-def search_plan(budget_steps:int, fit_steps:int, range_steps:int=100) -> dict:
-    "The branches' length and how many fit in `budget_steps` after a range test of `range_steps`; none if they would be too short"
-    left = budget_steps - range_steps
-    steps = min(left // EXPECTED_BRANCHES, fit_steps) if left > 0 else 0
-    if steps < max(MIN_SHARE * fit_steps, 4): return dict(range_steps=range_steps, steps=0, branches=0)
-    return dict(range_steps=range_steps, steps=int(steps), branches=int(min(left // steps, MAX_BRANCHES)))
+# %% ../nbs/04a_search.ipynb #648060ff
+@patch
+def lr_search(self:Learner, n_epoch:int, fit:str='fit_one_cycle', budget:float=0.5, suggest_func=None, val_batches:int=16,
+              fit_kwargs:dict=None, show_plot:bool=True, **finder_kwargs) -> LRSearch:
+    "Pick the LR of `n_epoch` epochs of `fit` by short branches of that fit, scored on validation loss, within `budget` of its steps"
+    check_count('n_epoch', n_epoch, 1, "is the number of epochs of the fit to plan for")
+    if fit not in FITS: raise ValueError(f"`fit` names the Learner method of the fit, one of {FITS}; got {fit!r}. "
+                                         "For `fine_tune`, add `AutoLR(budget=...)`: it searches each of its fits")
+    check_flag('show_plot', show_plot)
+    check_search_input(self, budget, val_batches)
+    check_settings(finder_kwargs, 'lr_search', [k for k in finder_keywords() if k not in ('suggest_funcs', 'n_runs', 'bootstrap')])
+    cb = _SearchAtStart(budget=budget, suggest_func=suggest_func, val_batches=val_batches, label='lr_search', **finder_kwargs)
+    snap = StateSnapshot(self)
+    try:
+        with self.no_logging(): getattr(self, fit)(n_epoch, cbs=[cb], **(fit_kwargs or {}))
+    finally: snap.restore()
+    res = cb.result
+    print_to_log(self, f"lr_search: {res!r}")
+    if res.fallback and not math.isfinite(res.lr): warnings.warn(f"lr_search found no LR: {res.fallback}")
+    elif res.fallback: warnings.warn(f"lr_search used the curve rule: {res.fallback}")
+    if show_plot and not rank_distrib(): res.plot()
+    return res
 
 # %% ../nbs/04a_search.ipynb #8ab1b279
 class LRSearch:
@@ -151,14 +76,115 @@ def plot(self:LRSearch, figsize=(10, 3.5)):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04a_search.ipynb #7bb2815c
+class FitBranch(Callback):
+    "A branch of the running fit: its `scheds` from `pct` to the end compressed into `steps` optimizer steps, the LR times `factor`"
+    order, run_valid = ParamScheduler.order, False
+    def __init__(self, scheds:dict, factor:float, steps:int, pct:float=0., div:float=10., bar=None, done:int=0):
+        store_attr('factor,steps,pct,div,bar,done')
+        self.scheds = {k: Scaled(f, factor) if k == 'lr' else f for k, f in scheds.items()}
+
+    def before_fit(self): self.step, self.start, self.avg, self.stop = 0, [], 0., 'done'
+
+    def before_batch(self):
+        pos = self.pct + (1 - self.pct) * min(self.step / self.steps, 1.)
+        for k, f in self.scheds.items(): self.opt.set_hyper(k, f(pos))
+
+    def after_step(self): self.step += 1
+
+    def after_batch(self):
+        "Stop after `steps`, or on a non-finite or diverging training loss"
+        loss = rank_mean(float(self.learn.loss.detach().mean()))
+        if len(self.start) < 5: self.start.append(loss)
+        self.avg = 0.8 * self.avg + 0.2 * loss if self.step > 1 else loss
+        if not math.isfinite(loss): self.stop = 'nan'
+        elif len(self.start) == 5 and abs(self.avg) > self.div * abs(np.mean(self.start)) + np.std(self.start): self.stop = 'diverged'
+        if self.bar is not None: self.bar.update(self.done + self.step)
+        if self.stop != 'done' or self.step >= self.steps: raise CancelFitException()
+
+    def before_validate(self): raise CancelValidException()
+
+# %% ../nbs/04a_search.ipynb #dc470176
+class Scaled:
+    "Schedule `f` multiplied by `factor` (a float, or one per parameter group), as Python floats"
+    def __init__(self, f, factor):
+        if isinstance(f, Scaled): f, factor = f.f, np.asarray(f.factor) * factor
+        self.f, self.factor = f, factor
+    def __call__(self, pos):
+        v = np.asarray(self.f(pos), dtype=np.float64) * self.factor
+        return float_list(v) if per_group(v) else float(v)
+
+# %% ../nbs/04a_search.ipynb #28b82ae7
+def schedule_peaks(f, pct:float=0.) -> np.ndarray:
+    "The largest value that schedule `f` gives each parameter group (one, if it gives a float) from `pct` to the end"
+    return np.max([np.asarray(f(float(p)), dtype=np.float64).reshape(-1) for p in np.linspace(pct, 1, 201)], axis=0)
+
+# %% ../nbs/04a_search.ipynb #b80e7bc2
+def schedule_peak(f, pct:float=0.) -> float:
+    "The largest value that schedule `f` gives the last parameter group from `pct` to the end"
+    return float(schedule_peaks(f, pct)[-1])
+
+# %% ../nbs/04a_search.ipynb #5b78c88b
+def lr_schedulers(learn) -> list:
+    "The running fit's `ParamScheduler`s that drive the LR (not a range test's)"
+    return [cb for cb in learn.cbs if isinstance(cb, ParamScheduler) and not isinstance(cb, LRFinder) and 'lr' in cb.scheds]
+
+# %% ../nbs/04a_search.ipynb #67d8d34e
+def group_peaks(learn, pct:float=0.) -> list:
+    "Each parameter group's largest LR from `pct` to the end of the running fit (its current LR without a scheduler)"
+    n, scheds = len(learn.opt.hypers), lr_schedulers(learn)
+    if not scheds: return [float(h['lr']) for h in learn.opt.hypers]
+    return [float(v) for v in np.broadcast_to(schedule_peaks(scheds[0].scheds['lr'], pct), (n,))]
+
+# %% ../nbs/04a_search.ipynb #42fe89a2
+def fit_plan(learn, pct:float=0.) -> tuple:
+    "`(steps, final_frac)` of the rest of the running fit: its optimizer steps, and its last LR over its peak (1 without a scheduler)"
+    steps = max(1, round((1 - pct) * learn.n_epoch * len(learn.dls.train)))
+    scheds = lr_schedulers(learn)
+    if not scheds: return steps, 1.
+    f = scheds[0].scheds['lr']
+    last = float(np.asarray(f(1.), dtype=np.float64).reshape(-1)[-1])
+    return steps, float(np.clip(last / schedule_peak(f, pct), 0., 1.))
+
+# %% ../nbs/04a_search.ipynb #c266ca64
+def fit_schedules(learn) -> dict:
+    "The running fit's schedules by hyper-parameter, the LR's at peak 1; without a scheduler, the optimizer's LRs held constant"
+    scheds = lr_schedulers(learn)
+    if scheds: return dict(scheds[0].scheds)
+    lrs = [float(h['lr']) for h in learn.opt.hypers]
+    return {'lr': lambda pos: list(lrs)}
+
+# %% ../nbs/04a_search.ipynb #9ff868fc
+def run_branch(learn, scheds:dict, lr_factor:float, steps:int, batches, pct:float=0., skip_cbs:tuple=(), bar=None, done:int=0) -> dict:
+    "Train one branch (`FitBranch`) and score it: its steps, why it stopped, and its validation loss (inf if it stopped early)"
+    cb = FitBranch(scheds, lr_factor, steps, pct, bar=bar, done=done)
+    skip = NESTED_SKIP + (ProgressCallback,) + tuple(skip_cbs)
+    with learn.removed_cbs(left_out(learn, skip)), learn.no_logging():
+        learn.fit(epochs_for(learn, steps), cbs=[cb])
+    loss = rank_mean(valid_loss(learn, batches)) if cb.stop == 'done' else math.inf
+    return dict(steps=cb.step, stop=cb.stop, valid_loss=loss if math.isfinite(loss) else math.inf)
+
+# %% ../nbs/04a_search.ipynb #ad418ea4
+EXPECTED_BRANCHES, MAX_BRANCHES, MIN_SHARE = 5, 7, 1/16  # a line search's usual branches, its most, the shortest branch as a share of the fit
+
+# %% ../nbs/04a_search.ipynb #4131e9c2
+def search_plan(budget_steps:int, fit_steps:int, range_steps:int=100) -> dict:
+    "The branches' length and how many fit in `budget_steps` after a range test of `range_steps`; none if they would be too short"
+    left = budget_steps - range_steps
+    steps = min(left // EXPECTED_BRANCHES, fit_steps) if left > 0 else 0
+    if steps < max(MIN_SHARE * fit_steps, 4): return dict(range_steps=range_steps, steps=0, branches=0)
+    return dict(range_steps=range_steps, steps=int(steps), branches=int(min(left // steps, MAX_BRANCHES)))
+
 # %% ../nbs/04a_search.ipynb #54f3cefe
 MIN_VALID_ITEMS = 32  # fewer validation items than this score a branch by noise
 
+# %% ../nbs/04a_search.ipynb #114b44c7
 def check_budget(budget):
     "A `TypeError`/`ValueError` unless `budget` is a share of the fit in (0, 1]"
     if isinstance(budget, bool) or not isinstance(budget, numbers.Real): raise TypeError(f"`budget` is a share of the fit's optimizer steps, such as 0.25; got {budget!r}")
     if not 0 < budget <= 1: raise ValueError(f"`budget` is a share of the fit's optimizer steps and must be in (0, 1], got {budget}")
 
+# %% ../nbs/04a_search.ipynb #50d44bfe
 def check_search_input(learn, budget, val_batches:int):
     "Raise before anything trains: a budget out of (0, 1], no validation set, or too few validation items to score a branch"
     check_budget(budget)
@@ -216,9 +242,15 @@ def search_lr(learn, budget:float=0.25, pct:float=0., suggest_func=None, val_bat
     if not any(math.isfinite(p['valid_loss']) for p in probes): return done(curve_lr, probes, 'every branch diverged')
     return done(lr, probes, None)
 
-# %% ../nbs/04a_search.ipynb #e56afa96
-def _finite(x) -> bool: return isinstance(x, float) and math.isfinite(x) and x > 0
+# %% ../nbs/04a_search.ipynb #170f4fe4
+FITS = ('fit_one_cycle', 'fit_flat_cos', 'fit')
 
+# %% ../nbs/04a_search.ipynb #e56afa96
+def _finite(x) -> bool:
+    "Whether `x` is a positive finite float: an LR to use"
+    return isinstance(x, float) and math.isfinite(x) and x > 0
+
+# %% ../nbs/04a_search.ipynb #3a6e360b
 def _probe(learn, center:float, top:float, plan:dict, pct:float, val_batches:int, skip_cbs:tuple, label:str) -> tuple:
     "`line_search` around `center` with branches of `plan['steps']` from one snapshot, restored after each; `(lr, branches)`"
     scheds, peak, probes = fit_schedules(learn), group_peaks(learn, pct)[-1], []
@@ -238,9 +270,7 @@ def _probe(learn, center:float, top:float, plan:dict, pct:float, val_batches:int
         if bar is not None: bar.on_iter_end()
     return lr, probes
 
-# %% ../nbs/04a_search.ipynb #170f4fe4
-FITS = ('fit_one_cycle', 'fit_flat_cos', 'fit')
-
+# %% ../nbs/04a_search.ipynb #8f09f769
 class _SearchAtStart(Callback):
     "Run `search_lr` when the fit starts, keep its result, and stop the fit before the fit's bar or `AutoLR` start"
     order, run_valid, tunes_lr = ProgressCallback.order - 1, False, True
@@ -248,26 +278,3 @@ class _SearchAtStart(Callback):
     def before_fit(self):
         self.result = search_lr(self.learn, **self.kwargs)  # nested fits leave it out (`tunes_lr`)
         raise CancelFitException()
-
-# %% ../nbs/04a_search.ipynb #648060ff
-@patch
-def lr_search(self:Learner, n_epoch:int, fit:str='fit_one_cycle', budget:float=0.5, suggest_func=None, val_batches:int=16,
-              fit_kwargs:dict=None, show_plot:bool=True, **finder_kwargs) -> LRSearch:
-    "Pick the LR of `n_epoch` epochs of `fit` by short branches of that fit, scored on validation loss, within `budget` of its steps"
-    check_count('n_epoch', n_epoch, 1, "is the number of epochs of the fit to plan for")
-    if fit not in FITS: raise ValueError(f"`fit` names the Learner method of the fit, one of {FITS}; got {fit!r}. "
-                                         "For `fine_tune`, add `AutoLR(budget=...)`: it searches each of its fits")
-    check_flag('show_plot', show_plot)
-    check_search_input(self, budget, val_batches)
-    check_settings(finder_kwargs, 'lr_search', [k for k in finder_keywords() if k not in ('suggest_funcs', 'n_runs', 'bootstrap')])
-    cb = _SearchAtStart(budget=budget, suggest_func=suggest_func, val_batches=val_batches, label='lr_search', **finder_kwargs)
-    snap = StateSnapshot(self)
-    try:
-        with self.no_logging(): getattr(self, fit)(n_epoch, cbs=[cb], **(fit_kwargs or {}))
-    finally: snap.restore()
-    res = cb.result
-    print_to_log(self, f"lr_search: {res!r}")
-    if res.fallback and not math.isfinite(res.lr): warnings.warn(f"lr_search found no LR: {res.fallback}")
-    elif res.fallback: warnings.warn(f"lr_search used the curve rule: {res.fallback}")
-    if show_plot and not rank_distrib(): res.plot()
-    return res

@@ -19,141 +19,7 @@ from fastai.learner import Learner, Metric
 # %% auto #0
 __all__ = ['StateSnapshot']
 
-# %% ../nbs/01_snapshot.ipynb #8266f160
-def _clone(o, device=None):
-    "Copy of `o` in which every tensor is a detached clone, on `device` if given"
-    if isinstance(o, torch.Tensor): return o.detach().to(device, copy=True) if device is not None else o.detach().clone()
-    if isinstance(o, L): return L([_clone(v, device) for v in o])
-    if isinstance(o, dict): return {k: _clone(v, device) for k, v in o.items()}
-    if type(o) in (list, tuple): return type(o)(_clone(v, device) for v in o)
-    return copy.deepcopy(o)
-
-# %% ../nbs/01_snapshot.ipynb #62b5b8c7
-_ATOMIC = (type(None), bool, int, float, complex, str, bytes, type, types.ModuleType, types.FunctionType,
-           types.BuiltinFunctionType, types.MethodType, torch.dtype, torch.device,
-           Learner, DataLoaders, DataLoader, torch.utils.data.DataLoader, Dataset,
-           threading.Thread, queue.Queue, io.IOBase, logging.Logger)  # not walked: data, and live threads, queues, files
-
-def _state(o, device):
-    "The state of `o` to put back in place, and the objects it holds"
-    if isinstance(o, torch.Tensor): return _clone(o, device), ()
-    if isinstance(o, np.ndarray): return o.copy(), ()
-    if isinstance(o, random.Random): return o.getstate(), ()
-    if isinstance(o, torch.Generator): return o.get_state(), ()
-    if isinstance(o, np.random.Generator): return copy.deepcopy(o.bit_generator.state), ()
-    if isinstance(o, (list, deque, set)): items = list(o); return items, items
-    if isinstance(o, dict): items = dict(o); return items, list(items.values())
-    if isinstance(o, (tuple, frozenset)): return None, list(o)
-    if hasattr(o, '__dict__'): items = dict(vars(o)); return items, list(items.values())
-    return None, ()
-
-def _put_back(o, s):
-    "Put state `s`, from `_state`, back into `o`"
-    if s is None: return
-    if isinstance(o, torch.Tensor):
-        with torch.no_grad():
-            if o.shape == s.shape and o.dtype == s.dtype: o.copy_(s)
-            else: o.set_(s.to(o.device, copy=True))
-    elif isinstance(o, np.ndarray): o[...] = s
-    elif isinstance(o, random.Random): o.setstate(s)
-    elif isinstance(o, torch.Generator): o.set_state(s)
-    elif isinstance(o, np.random.Generator): o.bit_generator.state = s
-    elif isinstance(o, list): o[:] = s
-    elif isinstance(o, (deque, set, dict)): o.clear(); (o.update if isinstance(o, (set, dict)) else o.extend)(s)
-    else: vars(o).clear(); vars(o).update(s)
-
-class _InPlace:
-    "The state of every object reachable from `roots` (not through `keep`), put back into the same objects by `restore`"
-    def __init__(self, roots, keep=(), device=None):
-        skip, self.saved, todo = {id(o) for o in keep}, [], list(roots)
-        while todo:
-            o = todo.pop()
-            if id(o) in skip or isinstance(o, _ATOMIC): continue
-            skip.add(id(o))
-            s, held = _state(o, device)
-            self.saved.append((o, s))
-            todo.extend(held)
-
-    def restore(self):
-        for o, s in self.saved: _put_back(o, s)
-
-# %% ../nbs/01_snapshot.ipynb #c5498246
-_RNG_ATTRS = ('rng', 'generator', 'sampler', 'batch_sampler')
-
-def _dl_generators(o, depth:int=3):
-    "`(owner, attribute, generator)` for the random generators of DataLoader `o`, its sampler and its batch sampler"
-    res = []
-    for name in _RNG_ATTRS:
-        v = getattr(o, name, None)
-        if isinstance(v, (random.Random, torch.Generator)): res.append((o, name, v))
-        elif v is not None and depth > 1 and name in ('sampler', 'batch_sampler'): res += _dl_generators(v, depth - 1)
-    return res
-
-def rng_state(learn):
-    "States of Python's, NumPy's, torch's (CPU and CUDA) and the DataLoaders' random generators"
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
-    gens = [g for dl in getattr(learn.dls, 'loaders', []) for g in _dl_generators(dl)]
-    return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda, _InPlace([g for *_, g in gens]), gens
-
-def set_rng_state(state):
-    py, npy, cpu, cuda, gen_states, gens = state
-    random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
-    if cuda is not None: torch.cuda.set_rng_state_all(cuda)
-    for o, name, g in gens: setattr(o, name, g)
-    gen_states.restore()
-
-# %% ../nbs/01_snapshot.ipynb #1e3840c7
-def _autocast_devices():
-    "The device types that torch's autocast knows"
-    res = []
-    for d in ('cpu', 'cuda', 'xpu', 'mps', 'hpu', 'xla', 'ipu', 'mtia'):
-        try: torch.is_autocast_enabled(d); res.append(d)
-        except RuntimeError: pass
-    return res
-
-def _autocast_nesting() -> int:
-    n = torch.autocast_increment_nesting() - 1
-    torch.autocast_decrement_nesting()
-    return n
-
-def _torch_modes() -> dict:
-    "torch's global modes"
-    return dict(grad=torch.is_grad_enabled(), anomaly=torch.is_anomaly_enabled(), dtype=torch.get_default_dtype(),
-                deterministic=torch.are_deterministic_algorithms_enabled(), cache=torch.is_autocast_cache_enabled(),
-                nesting=_autocast_nesting(),
-                autocast={d: (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d)) for d in _autocast_devices()})
-
-def _set_torch_modes(m:dict):
-    "Put back torch's global modes `m`, from `_torch_modes`"
-    torch.set_grad_enabled(m['grad']); torch.set_anomaly_enabled(m['anomaly']); torch.set_default_dtype(m['dtype'])
-    if torch.are_deterministic_algorithms_enabled() != m['deterministic']: torch.use_deterministic_algorithms(m['deterministic'])
-    for d, (on, dtype) in m['autocast'].items(): torch.set_autocast_enabled(d, on); torch.set_autocast_dtype(d, dtype)
-    torch.set_autocast_cache_enabled(m['cache'])
-    n = _autocast_nesting()
-    while n > m['nesting']: n = torch.autocast_decrement_nesting()
-    while n < m['nesting']: n = torch.autocast_increment_nesting()
-    if n == 0: torch.clear_autocast_cache()
-
 # %% ../nbs/01_snapshot.ipynb #5e50da78
-_ZERO = 'zero'  # an all-zero gradient without negative zeros, which is what fastai leaves after a fit
-
-def _grad_copy(g, dev):
-    if g is None: return None
-    return _ZERO if not g.any() and not torch.signbit(g).any() else _clone(g, dev)
-
-def _params(learn) -> list:
-    "The model's parameters and every other one the optimizer holds, once each"
-    ps = list(learn.model.parameters())
-    if learn.opt is not None: ps += [p for pl in learn.opt.param_lists for p in pl]
-    return list({id(p): p for p in ps}.values())
-
-_GLOBAL_HOOKS = [v for k, v in vars(torch_module).items() if k.startswith('_global_') and isinstance(v, dict)]
-
-def _roots(learn) -> list:
-    "What the snapshot restores in place: callbacks, metrics, the loss function, the modules, torch's global hooks"
-    mets = [*getattr(learn, 'metrics', [])] + [v for cb in learn.cbs for v in vars(cb).values() if isinstance(v, Metric)]
-    return [*learn.cbs, *mets, learn.loss_func, *learn.model.modules(), *_GLOBAL_HOOKS]
-
 class StateSnapshot:
     "Everything a range test changes in `learn`, in memory (on the CPU if `to_cpu`), put back by `restore`"
     def __init__(self, learn:Learner, to_cpu:bool=False):
@@ -173,15 +39,6 @@ class StateSnapshot:
     def __exit__(self, *exc): self.restore()
 
 # %% ../nbs/01_snapshot.ipynb #a7e41d33
-def _put_param(p, v, g, requires_grad):
-    with torch.no_grad():
-        p.copy_(v)
-        if g is None: p.grad = None
-        elif p.grad is None or p.grad.shape != p.shape: p.grad = torch.zeros_like(p) if g is _ZERO else g.to(p.device, copy=True)
-        elif g is _ZERO: p.grad.zero_()
-        else: p.grad.copy_(g)
-    p.requires_grad_(requires_grad)
-
 @patch
 def restore(self:StateSnapshot, rng:bool=True):
     "Put the snapshot back into the Learner; with `rng=False` the random generators are left running on"
@@ -199,3 +56,165 @@ def restore(self:StateSnapshot, rng:bool=True):
         self.opt.load_state_dict(_clone(self.opt_state, dev))
     _set_torch_modes(self.modes)
     if rng: set_rng_state(self.rng)
+
+# %% ../nbs/01_snapshot.ipynb #c5498246
+def rng_state(learn):
+    "States of Python's, NumPy's, torch's (CPU and CUDA) and the DataLoaders' random generators"
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    gens = [g for dl in getattr(learn.dls, 'loaders', []) for g in _dl_generators(dl)]
+    return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda, _InPlace([g for *_, g in gens]), gens
+
+# %% ../nbs/01_snapshot.ipynb #b6c2710f
+def set_rng_state(state):
+    "Put back the random generators' states that `rng_state` took"
+    py, npy, cpu, cuda, gen_states, gens = state
+    random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
+    if cuda is not None: torch.cuda.set_rng_state_all(cuda)
+    for o, name, g in gens: setattr(o, name, g)
+    gen_states.restore()
+
+# %% ../nbs/01_snapshot.ipynb #7b30f7a5
+_RNG_ATTRS = ('rng', 'generator', 'sampler', 'batch_sampler')  # where a DataLoader or its samplers keep a generator
+
+# %% ../nbs/01_snapshot.ipynb #3b964ba4
+def _dl_generators(o, depth:int=3):
+    "`(owner, attribute, generator)` for the random generators of DataLoader `o`, its sampler and its batch sampler"
+    res = []
+    for name in _RNG_ATTRS:
+        v = getattr(o, name, None)
+        if isinstance(v, (random.Random, torch.Generator)): res.append((o, name, v))
+        elif v is not None and depth > 1 and name in ('sampler', 'batch_sampler'): res += _dl_generators(v, depth - 1)
+    return res
+
+# %% ../nbs/01_snapshot.ipynb #8266f160
+def _clone(o, device=None):
+    "Copy of `o` in which every tensor is a detached clone, on `device` if given"
+    if isinstance(o, torch.Tensor): return o.detach().to(device, copy=True) if device is not None else o.detach().clone()
+    if isinstance(o, L): return L([_clone(v, device) for v in o])
+    if isinstance(o, dict): return {k: _clone(v, device) for k, v in o.items()}
+    if type(o) in (list, tuple): return type(o)(_clone(v, device) for v in o)
+    return copy.deepcopy(o)
+
+# %% ../nbs/01_snapshot.ipynb #62b5b8c7
+_ATOMIC = (type(None), bool, int, float, complex, str, bytes, type, types.ModuleType, types.FunctionType,
+           types.BuiltinFunctionType, types.MethodType, torch.dtype, torch.device,
+           Learner, DataLoaders, DataLoader, torch.utils.data.DataLoader, Dataset,
+           threading.Thread, queue.Queue, io.IOBase, logging.Logger)  # not walked: data, and live threads, queues, files
+
+# %% ../nbs/01_snapshot.ipynb #b3356dab
+def _state(o, device):
+    "The state of `o` to put back in place, and the objects it holds"
+    if isinstance(o, torch.Tensor): return _clone(o, device), ()
+    if isinstance(o, np.ndarray): return o.copy(), ()
+    if isinstance(o, random.Random): return o.getstate(), ()
+    if isinstance(o, torch.Generator): return o.get_state(), ()
+    if isinstance(o, np.random.Generator): return copy.deepcopy(o.bit_generator.state), ()
+    if isinstance(o, (list, deque, set)): items = list(o); return items, items
+    if isinstance(o, dict): items = dict(o); return items, list(items.values())
+    if isinstance(o, (tuple, frozenset)): return None, list(o)
+    if hasattr(o, '__dict__'): items = dict(vars(o)); return items, list(items.values())
+    return None, ()
+
+# %% ../nbs/01_snapshot.ipynb #558da648
+def _put_back(o, s):
+    "Put state `s`, from `_state`, back into `o`"
+    if s is None: return
+    if isinstance(o, torch.Tensor):
+        with torch.no_grad():
+            if o.shape == s.shape and o.dtype == s.dtype: o.copy_(s)
+            else: o.set_(s.to(o.device, copy=True))
+    elif isinstance(o, np.ndarray): o[...] = s
+    elif isinstance(o, random.Random): o.setstate(s)
+    elif isinstance(o, torch.Generator): o.set_state(s)
+    elif isinstance(o, np.random.Generator): o.bit_generator.state = s
+    elif isinstance(o, list): o[:] = s
+    elif isinstance(o, (deque, set, dict)): o.clear(); (o.update if isinstance(o, (set, dict)) else o.extend)(s)
+    else: vars(o).clear(); vars(o).update(s)
+
+# %% ../nbs/01_snapshot.ipynb #b8813ea8
+class _InPlace:
+    "The state of every object reachable from `roots` (not through `keep`), put back into the same objects by `restore`"
+    def __init__(self, roots, keep=(), device=None):
+        skip, self.saved, todo = {id(o) for o in keep}, [], list(roots)
+        while todo:
+            o = todo.pop()
+            if id(o) in skip or isinstance(o, _ATOMIC): continue
+            skip.add(id(o))
+            s, held = _state(o, device)
+            self.saved.append((o, s))
+            todo.extend(held)
+
+    def restore(self):
+        for o, s in self.saved: _put_back(o, s)
+
+# %% ../nbs/01_snapshot.ipynb #1e3840c7
+def _autocast_devices():
+    "The device types that torch's autocast knows"
+    res = []
+    for d in ('cpu', 'cuda', 'xpu', 'mps', 'hpu', 'xla', 'ipu', 'mtia'):
+        try: torch.is_autocast_enabled(d); res.append(d)
+        except RuntimeError: pass
+    return res
+
+# %% ../nbs/01_snapshot.ipynb #1de60ab4
+def _autocast_nesting() -> int:
+    "How deeply torch's autocast is nested now"
+    n = torch.autocast_increment_nesting() - 1
+    torch.autocast_decrement_nesting()
+    return n
+
+# %% ../nbs/01_snapshot.ipynb #31e2aead
+def _torch_modes() -> dict:
+    "torch's global modes"
+    return dict(grad=torch.is_grad_enabled(), anomaly=torch.is_anomaly_enabled(), dtype=torch.get_default_dtype(),
+                deterministic=torch.are_deterministic_algorithms_enabled(), cache=torch.is_autocast_cache_enabled(),
+                nesting=_autocast_nesting(),
+                autocast={d: (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d)) for d in _autocast_devices()})
+
+# %% ../nbs/01_snapshot.ipynb #148119a3
+def _set_torch_modes(m:dict):
+    "Put back torch's global modes `m`, from `_torch_modes`"
+    torch.set_grad_enabled(m['grad']); torch.set_anomaly_enabled(m['anomaly']); torch.set_default_dtype(m['dtype'])
+    if torch.are_deterministic_algorithms_enabled() != m['deterministic']: torch.use_deterministic_algorithms(m['deterministic'])
+    for d, (on, dtype) in m['autocast'].items(): torch.set_autocast_enabled(d, on); torch.set_autocast_dtype(d, dtype)
+    torch.set_autocast_cache_enabled(m['cache'])
+    n = _autocast_nesting()
+    while n > m['nesting']: n = torch.autocast_decrement_nesting()
+    while n < m['nesting']: n = torch.autocast_increment_nesting()
+    if n == 0: torch.clear_autocast_cache()
+
+# %% ../nbs/01_snapshot.ipynb #693bf6a3
+_ZERO = 'zero'  # an all-zero gradient without negative zeros, which is what fastai leaves after a fit
+
+# %% ../nbs/01_snapshot.ipynb #3d2594e5
+def _grad_copy(g, dev):
+    "A copy of gradient `g` (on `dev` if given), or `_ZERO` for an all-zero one without negative zeros"
+    if g is None: return None
+    return _ZERO if not g.any() and not torch.signbit(g).any() else _clone(g, dev)
+
+# %% ../nbs/01_snapshot.ipynb #4fd5a4e0
+def _params(learn) -> list:
+    "The model's parameters and every other one the optimizer holds, once each"
+    ps = list(learn.model.parameters())
+    if learn.opt is not None: ps += [p for pl in learn.opt.param_lists for p in pl]
+    return list({id(p): p for p in ps}.values())
+
+# %% ../nbs/01_snapshot.ipynb #1add9d68
+_GLOBAL_HOOKS = [v for k, v in vars(torch_module).items() if k.startswith('_global_') and isinstance(v, dict)]  # torch's global module hooks
+
+# %% ../nbs/01_snapshot.ipynb #05329592
+def _roots(learn) -> list:
+    "What the snapshot restores in place: callbacks, metrics, the loss function, the modules, torch's global hooks"
+    mets = [*getattr(learn, 'metrics', [])] + [v for cb in learn.cbs for v in vars(cb).values() if isinstance(v, Metric)]
+    return [*learn.cbs, *mets, learn.loss_func, *learn.model.modules(), *_GLOBAL_HOOKS]
+
+# %% ../nbs/01_snapshot.ipynb #8648c7f4
+def _put_param(p, v, g, requires_grad):
+    "Put value `v`, gradient `g` and `requires_grad` back into parameter `p`, in place"
+    with torch.no_grad():
+        p.copy_(v)
+        if g is None: p.grad = None
+        elif p.grad is None or p.grad.shape != p.shape: p.grad = torch.zeros_like(p) if g is _ZERO else g.to(p.device, copy=True)
+        elif g is _ZERO: p.grad.zero_()
+        else: p.grad.copy_(g)
+    p.requires_grad_(requires_grad)

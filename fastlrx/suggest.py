@@ -10,115 +10,114 @@ from functools import partial
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['EnsemblePick', 'EDGE_FACTOR', 'CONSTANT_LR', 'recommended', 'clean_curve', 'smooth_curve', 'steepest', 'divergence',
-           'suggestion_name', 'variant', 'Ensemble', 'ensemble', 'curvature', 'depth', 'trough', 'raw_losses',
-           'zero_lag', 'stable_edge', 'edge', 'planned']
+__all__ = ['EDGE_FACTOR', 'CONSTANT_LR', 'EnsemblePick', 'recommended', 'edge', 'stable_edge', 'raw_losses', 'zero_lag',
+           'planned', 'curvature', 'steepest', 'divergence', 'suggestion_name', 'variant', 'ensemble', 'Ensemble',
+           'clean_curve', 'smooth_curve']
 
-# %% ../nbs/00_suggest.ipynb #8474991c
-def _as_1d(x, name):
-    if isinstance(x, torch.Tensor): x = x.detach().cpu().double().numpy()
-    try: x = np.asarray(x, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as e: raise ValueError(f"`{name}` must be numbers (a list, array or tensor): {e}") from None
-    return x
+# %% ../nbs/00_suggest.ipynb #da909339
+def recommended(lrs, losses, num_it:int=100):
+    "fastlrx's default suggestion function: `edge` at its fitted factor, `EDGE_FACTOR`"
+    return edge(lrs, losses, num_it)
 
-def clean_curve(lrs, losses, min_points:int=3):
-    "Validate an LR range test curve and return `(lrs, losses)` as float arrays, cut before divergence"
-    lrs, losses = _as_1d(lrs, 'lrs'), _as_1d(losses, 'losses')
-    if len(lrs) != len(losses): raise ValueError(f"`lrs` and `losses` differ in length: {len(lrs)} vs {len(losses)}")
-    if not np.isfinite(lrs).all() or (lrs <= 0).any(): raise ValueError("`lrs` must be finite and positive")
-    if (np.diff(lrs) <= 0).any():
-        i = int(np.argmax(np.diff(lrs) <= 0))
-        raise ValueError(f"`lrs` must be strictly increasing, but lrs[{i+1}]={lrs[i+1]:.3g} <= lrs[{i}]={lrs[i]:.3g}")
-    ok = np.isfinite(losses)
-    start = int(np.argmax(ok)) if ok.any() else len(losses)
-    stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(losses) - start)
-    if stop - start < min_points:
-        raise ValueError(f"Need at least {min_points} finite losses in a row to suggest a learning rate, got {stop-start} "
-                         f"(of {len(losses)} points). Run the range test longer or from a lower `start_lr`.")
-    return lrs[start:stop], losses[start:stop]
+# %% ../nbs/00_suggest.ipynb #7f41e89b
+EDGE_FACTOR = 0.1334
+"`edge`'s factor: fitted on the benchmark suite"
 
-# %% ../nbs/00_suggest.ipynb #2c36466c
-def local_fit(x, y, bw):
-    "Local-linear Gaussian kernel fit of `y` on `x`: value and slope at every `x` (the one smoother of fastlrx)"
-    d = x[None, :] - x[:, None]
-    w = np.exp(-0.5 * (d / bw) ** 2)
-    s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
-    t0, t1 = (w * y).sum(1), (w * d * y).sum(1)
-    det = s0 * s2 - s1 * s1
-    det = np.where(det > 1e-300, det, np.inf)
-    return (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
+# %% ../nbs/00_suggest.ipynb #54e16598
+def edge(lrs, losses, num_it:int=100, factor:float=EDGE_FACTOR, beta:float=0.98):
+    "`factor` times the stable edge: the largest LR at which the range test still trained"
+    lr = stable_edge(lrs, losses, num_it, beta) * factor
+    return suggestion_at(lr, *clean_curve(lrs, losses))
 
-# %% ../nbs/00_suggest.ipynb #2746ed29
-def smooth_curve(lrs, losses, bw:float|None=None, rel_bw:float=0.04):
-    "Smoothed `(x, loss, d loss/dx, d2 loss/dx2)` with `x = log10(lr)`, using a Gaussian window of `bw` decades"
-    x = np.log10(_as_1d(lrs, 'lrs'))
-    y = _as_1d(losses, 'losses')
-    if bw is None:
-        span = x[-1] - x[0]
-        bw = max(rel_bw * span, 3 * span / max(len(x) - 1, 1))
-    if not bw > 0: raise ValueError(f"`bw` must be positive, got {bw}")
-    s, d1 = local_fit(x, y, bw)
-    _, d2 = local_fit(x, d1, bw)
-    return x, s, d1, d2
+# %% ../nbs/00_suggest.ipynb #39db089a
+def stable_edge(lrs, losses, num_it:int=100, beta:float=0.98, tol:float=0.02, k:float=3.) -> float:
+    "The LR where the zero-lag loss, past its lowest point, first climbs back above its starting level by more than `tol` of it and `k` times its noise there (the last LR if it never does)"
+    lrs, z, level = zero_lag(lrs, losses, num_it, beta)
+    i = int(np.argmin(z))
+    noise = float(np.std(z[:max(3, len(z) // 10)]))  # matters on a model trained to a noisy loss near zero
+    above = np.nonzero(z[i:] > level + max(tol * abs(level), k * noise))[0]
+    return float(lrs[i + above[0]] if len(above) else lrs[-1])
 
-# %% ../nbs/00_suggest.ipynb #6294ca89
-def _suggestion(lr, lrs, losses):
-    "fastai's `(lr, (x, y))`, with `lr` clipped into `lrs` and `y` read off `losses` in log space"
-    lr = float(np.clip(lr, lrs[0], lrs[-1]))
-    if not np.isfinite(lr): raise ValueError("The suggestion is not finite")
-    y = float(np.interp(np.log10(lr), np.log10(lrs), losses))
-    return lr, (lr, y)
+# %% ../nbs/00_suggest.ipynb #2cfbaff2
+def raw_losses(losses, num_it:int=100, beta:float=0.98) -> np.ndarray:
+    "The per-batch losses behind a curve as `lr_find` passes it (fastai's smoothed loss, without its first `num_it//10` points); one shorter"
+    s = _as_1d(losses, 'losses')
+    k = np.arange(len(s)) + num_it // 10 + 1  # fastai's batch count at each point
+    mov = s * (1 - beta ** k)
+    return (mov[1:] - beta * mov[:-1]) / (1 - beta)
 
-# %% ../nbs/00_suggest.ipynb #a0a36dfe
-def _analyse(lrs, losses, bw:float|None=None):
-    "Cleaned `lrs`, `losses` and the smoothed `x, s, d1, d2` of a range-test curve; raises on a flat curve"
-    lrs, losses = clean_curve(lrs, losses)
-    x, s, d1, d2 = smooth_curve(lrs, losses, bw)
-    if np.ptp(s) <= 1e-7 * max(1., np.abs(losses).max()):
-        raise ValueError("The loss is flat over the whole range, so there is nothing to pick from. "
-                         "Check that the model trains (frozen layers? tiny data?) or widen the LR range.")
-    return lrs, losses, x, s, d1, d2
+# %% ../nbs/00_suggest.ipynb #d515add6
+def zero_lag(lrs, losses, num_it:int=100, beta:float=0.98, bw:float=0.25) -> tuple:
+    "`(lrs, z, level)`: the range test's loss where it happened (no smoothing lag), and the loss it started from"
+    lrs, losses = analyse_curve(lrs, losses)[:2]
+    raw, lrs = raw_losses(losses, num_it, beta), lrs[1:]
+    x = np.log10(lrs)
+    step = (x[-1] - x[0]) / max(len(x) - 1, 1)
+    z = smooth_curve(lrs, raw, bw=max(bw, 2 * step))[1]
+    return lrs, z, float(np.median(raw[:max(3, len(raw) // 10)]))
 
-# %% ../nbs/00_suggest.ipynb #a44de19c
-def _descent_end(s) -> int:
-    "Index of the smoothed curve's lowest point; warns when the loss only rises"
-    i = int(np.argmin(s))
-    if i == 0: warnings.warn("The loss only rises over the tested range: suggesting its lowest LR. "
-                             "Run the range test from a lower `start_lr`.", stacklevel=3)
-    return i
+# %% ../nbs/00_suggest.ipynb #709f4938
+CONSTANT_LR = (1.334, 0.6)
+"`planned`'s correction for a constant LR: `(k, alpha)`, the factor `k` at 100 steps and the power `alpha` of the fit's length"
+
+# %% ../nbs/00_suggest.ipynb #95eecd57
+def planned(epochs:int, steps_per_epoch:int, schedule='one_cycle'):
+    "A suggestion function for a fit of `epochs` x `steps_per_epoch` with `schedule` (a fastai name, or the last LR over the peak)"
+    for nm, v in (('epochs', epochs), ('steps_per_epoch', steps_per_epoch)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1: raise ValueError(f"`{nm}` must be a whole number of at least 1, got {v!r}")
+    if isinstance(schedule, str):
+        if schedule not in _FINAL_FRAC: raise ValueError(f"`schedule` must be one of {list(_FINAL_FRAC)} or a number in [0, 1], got {schedule!r}")
+        phi, steps = _FINAL_FRAC[schedule], fit_steps(epochs, steps_per_epoch, schedule)
+    else:
+        phi, steps = float(schedule), epochs * steps_per_epoch
+        if not 0 <= phi <= 1: raise ValueError(f"A numeric `schedule` is the last LR over the peak, in [0, 1]; got {schedule}")
+    factor = planned_factor(steps, phi)
+    def _inner(lrs, losses, num_it:int=100): return edge(lrs, losses, num_it, factor=factor)
+    _inner.__name__, _inner.factor, _inner.steps = 'planned', factor, steps
+    _inner.__doc__ = f"`edge` with factor {factor:.3g}, for {steps} steps ending at {phi:g} of the peak LR"
+    return _inner
+
+# %% ../nbs/00_suggest.ipynb #2236ad30
+def curvature(lrs, losses, num_it:int=100, frac:float=0.5):
+    "The LR past the steepest descent where the curve's upward bend reaches `frac` of its peak before the floor"
+    lrs, losses, x, s, d1, d2 = analyse_curve(lrs, losses)
+    end = descent_end(s)
+    if end == 0: return suggestion_at(lrs[0], lrs, losses)
+    i_steep = int(np.argmin(d1[:end + 1]))
+    bend = d2[i_steep:end + 1]
+    # no floor inside the range (still falling at the end), or no upward bend: the steepest point is all we know
+    if end >= len(s) - max(2, len(s) // 20) or bend.max() <= 0: return suggestion_at(lrs[i_steep], lrs, losses)
+    i = i_steep + int(np.argmax(bend >= frac * bend.max()))
+    return suggestion_at(lrs[i], lrs, losses)
 
 # %% ../nbs/00_suggest.ipynb #e0847504
 def steepest(lrs, losses, num_it:int=100, skip:float=0.05):
     "Steepest descent: where the smoothed loss falls fastest against log10(lr), ignoring the ends"
-    lrs, losses, x, s, d1, _ = _analyse(lrs, losses)
-    end = _descent_end(s)
-    if end == 0: return _suggestion(lrs[0], lrs, losses)
+    lrs, losses, x, s, d1, _ = analyse_curve(lrs, losses)
+    end = descent_end(s)
+    if end == 0: return suggestion_at(lrs[0], lrs, losses)
     n = len(x)
     lo = min(int(n * skip), end - 1)
     hi = max(lo + 1, min(end + 1, n - int(n * skip)))
     i = lo + int(np.argmin(d1[lo:hi]))
-    return _suggestion(lrs[i], lrs, losses)
+    return suggestion_at(lrs[i], lrs, losses)
 
 # %% ../nbs/00_suggest.ipynb #2c630171
 def divergence(lrs, losses, num_it:int=100, rise:float=0.1, div:float=10.):
     "The LR where the smoothed loss climbs back by `rise` of the valley's depth, divided by `div`"
-    lrs, losses, x, s, _, _ = _analyse(lrs, losses)
-    i_min = _descent_end(s)
+    lrs, losses, x, s, _, _ = analyse_curve(lrs, losses)
+    i_min = descent_end(s)
     depth = max(s[:i_min + 1].max() - s[i_min], np.ptp(s) * 1e-3, 1e-12)
     above = np.nonzero(s[i_min:] > s[i_min] + rise * depth)[0]
     i_div = i_min + int(above[0]) if len(above) else len(s) - 1
-    return _suggestion(lrs[i_div] / div, lrs, losses)
+    return suggestion_at(lrs[i_div] / div, lrs, losses)
 
 # %% ../nbs/00_suggest.ipynb #4fec0870
 def suggestion_name(func) -> str:
     "The field name fastai's `lr_find` gives `func` in `SuggestedLRs`"
     return func.func.__name__ if isinstance(func, partial) else func.__name__
 
-def _identifier(s:str) -> str:
-    s = re.sub(r'\W+', '_', s.replace('.', 'p').replace('-', 'm')).strip('_') or 'suggestion'
-    if s[0].isdigit() or keyword.iskeyword(s): s = 'f_' + s
-    return s
-
+# %% ../nbs/00_suggest.ipynb #3eb4a68a
 def variant(func, name:str|None=None, **kwargs):
     "`func` with new default `kwargs`, under a distinct `name` that `lr_find` can use as a field"
     def _inner(lrs, losses, num_it=100): return func(lrs, losses, num_it, **kwargs)
@@ -127,9 +126,12 @@ def variant(func, name:str|None=None, **kwargs):
     _inner.__doc__ = f"`{base}` with {kwargs}"
     return _inner
 
-# %% ../nbs/00_suggest.ipynb #5e7d8140
-EnsemblePick = namedtuple('EnsemblePick', 'lr picks failed spread')
+# %% ../nbs/00_suggest.ipynb #3d0f0b82
+def ensemble(*members, agg:str='median', name:str|None=None) -> Ensemble:
+    "A suggestion function combining `members` with a robust `agg` ('median' or 'gmean') of their log-LRs"
+    return Ensemble(*members, agg=agg, name=name)
 
+# %% ../nbs/00_suggest.ipynb #5e7d8140
 class Ensemble:
     "A suggestion function that aggregates its `members` in log-LR space"
     def __init__(self, *members, agg:str='median', name:str|None=None):
@@ -141,7 +143,7 @@ class Ensemble:
         self.__name__ = _identifier(name or '_'.join(['ensemble'] + [suggestion_name(m) for m in members]))
 
     def _run(self, lrs, losses, num_it):
-        lrs, losses = _analyse(lrs, losses)[:2]
+        lrs, losses = analyse_curve(lrs, losses)[:2]
         picks, failed, args = {}, {}, (torch.tensor(lrs), torch.tensor(losses), num_it)  # what `lr_find` passes
         for i, m in enumerate(self.members):
             nm = suggestion_name(m) + (f'_{i}' if suggestion_name(m) in picks or suggestion_name(m) in failed else '')
@@ -161,42 +163,53 @@ class Ensemble:
     def __call__(self, lrs, losses, num_it:int=100):
         pick, lrs, losses = self._run(lrs, losses, num_it)
         for nm, why in pick.failed.items(): warnings.warn(f"{self.__name__}: member {nm} was left out, it failed with {why}")
-        return _suggestion(pick.lr, lrs, losses)
+        return suggestion_at(pick.lr, lrs, losses)
 
     def __repr__(self): return f"{self.__name__}(agg={self.agg!r})"
 
-def ensemble(*members, agg:str='median', name:str|None=None) -> Ensemble:
-    "A suggestion function combining `members` with a robust `agg` ('median' or 'gmean') of their log-LRs"
-    return Ensemble(*members, agg=agg, name=name)
+# %% ../nbs/00_suggest.ipynb #2d885494
+EnsemblePick = namedtuple('EnsemblePick', 'lr picks failed spread')
 
-# %% ../nbs/00_suggest.ipynb #2236ad30
-def curvature(lrs, losses, num_it:int=100, frac:float=0.5):
-    "The LR past the steepest descent where the curve's upward bend reaches `frac` of its peak before the floor"
-    lrs, losses, x, s, d1, d2 = _analyse(lrs, losses)
-    end = _descent_end(s)
-    if end == 0: return _suggestion(lrs[0], lrs, losses)
-    i_steep = int(np.argmin(d1[:end + 1]))
-    bend = d2[i_steep:end + 1]
-    # no floor inside the range (still falling at the end), or no upward bend: the steepest point is all we know
-    if end >= len(s) - max(2, len(s) // 20) or bend.max() <= 0: return _suggestion(lrs[i_steep], lrs, losses)
-    i = i_steep + int(np.argmax(bend >= frac * bend.max()))
-    return _suggestion(lrs[i], lrs, losses)
+# %% ../nbs/00_suggest.ipynb #8474991c
+def clean_curve(lrs, losses, min_points:int=3):
+    "Validate an LR range test curve and return `(lrs, losses)` as float arrays, cut before divergence"
+    lrs, losses = _as_1d(lrs, 'lrs'), _as_1d(losses, 'losses')
+    if len(lrs) != len(losses): raise ValueError(f"`lrs` and `losses` differ in length: {len(lrs)} vs {len(losses)}")
+    if not np.isfinite(lrs).all() or (lrs <= 0).any(): raise ValueError("`lrs` must be finite and positive")
+    if (np.diff(lrs) <= 0).any():
+        i = int(np.argmax(np.diff(lrs) <= 0))
+        raise ValueError(f"`lrs` must be strictly increasing, but lrs[{i+1}]={lrs[i+1]:.3g} <= lrs[{i}]={lrs[i]:.3g}")
+    ok = np.isfinite(losses)
+    start = int(np.argmax(ok)) if ok.any() else len(losses)
+    stop = start + (int(np.argmin(ok[start:])) if not ok[start:].all() else len(losses) - start)
+    if stop - start < min_points:
+        raise ValueError(f"Need at least {min_points} finite losses in a row to suggest a learning rate, got {stop-start} "
+                         f"(of {len(losses)} points). Run the range test longer or from a lower `start_lr`.")
+    return lrs[start:stop], losses[start:stop]
 
-# %% ../nbs/00_suggest.ipynb #5bbc0351
-def depth(lrs, losses, num_it:int=100, frac:float=0.6):
-    "The first LR at which the smoothed loss has made `frac` of its drop to the valley floor"
-    lrs, losses, x, s, _, _ = _analyse(lrs, losses)
-    end = _descent_end(s)
-    top = int(np.argmax(s[:end + 1]))
-    target = s[top] - frac * (s[top] - s[end])
-    i = top + int(np.argmax(s[top:end + 1] <= target))
-    return _suggestion(lrs[i], lrs, losses)
+# %% ../nbs/00_suggest.ipynb #2746ed29
+def smooth_curve(lrs, losses, bw:float|None=None, rel_bw:float=0.04):
+    "Smoothed `(x, loss, d loss/dx, d2 loss/dx2)` with `x = log10(lr)`, using a Gaussian window of `bw` decades"
+    x = np.log10(_as_1d(lrs, 'lrs'))
+    y = _as_1d(losses, 'losses')
+    if bw is None:
+        span = x[-1] - x[0]
+        bw = max(rel_bw * span, 3 * span / max(len(x) - 1, 1))
+    if not bw > 0: raise ValueError(f"`bw` must be positive, got {bw}")
+    s, d1 = local_fit(x, y, bw)
+    _, d2 = local_fit(x, d1, bw)
+    return x, s, d1, d2
 
-# %% ../nbs/00_suggest.ipynb #d9d907bc
-def trough(lrs, losses, num_it:int=100, div:float=10.):
-    "The LR at the smoothed curve's lowest point, divided by `div`"
-    lrs, losses, x, s, _, _ = _analyse(lrs, losses)
-    return _suggestion(lrs[_descent_end(s)] / div, lrs, losses)
+# %% ../nbs/00_suggest.ipynb #2c36466c
+def local_fit(x, y, bw):
+    "Local-linear Gaussian kernel fit of `y` on `x`: value and slope at every `x` (the one smoother of fastlrx)"
+    d = x[None, :] - x[:, None]
+    w = np.exp(-0.5 * (d / bw) ** 2)
+    s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
+    t0, t1 = (w * y).sum(1), (w * d * y).sum(1)
+    det = s0 * s2 - s1 * s1
+    det = np.where(det > 1e-300, det, np.inf)
+    return (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
 
 # %% ../nbs/00_suggest.ipynb #bb478d23
 def ema(losses, beta:float=0.98) -> np.ndarray:
@@ -208,78 +221,62 @@ def ema(losses, beta:float=0.98) -> np.ndarray:
         res[..., i] = avg / (1 - beta ** (i + 1))
     return res
 
+# %% ../nbs/00_suggest.ipynb #1d722636
 def lr_find_trim(lrs, losses, num_it:int, skip_end:int=5) -> tuple:
     "`(lrs, losses)` as `lr_find` hands them to a suggestion function: without the first `num_it//10` points and the last `skip_end`"
     return lrs[num_it // 10:len(lrs) - skip_end], losses[num_it // 10:len(losses) - skip_end]
-
-# %% ../nbs/00_suggest.ipynb #2cfbaff2
-def raw_losses(losses, num_it:int=100, beta:float=0.98) -> np.ndarray:
-    "The per-batch losses behind a curve as `lr_find` passes it (fastai's smoothed loss, without its first `num_it//10` points); one shorter"
-    s = _as_1d(losses, 'losses')
-    k = np.arange(len(s)) + num_it // 10 + 1  # fastai's batch count at each point
-    mov = s * (1 - beta ** k)
-    return (mov[1:] - beta * mov[:-1]) / (1 - beta)
-
-# %% ../nbs/00_suggest.ipynb #d515add6
-def zero_lag(lrs, losses, num_it:int=100, beta:float=0.98, bw:float=0.25) -> tuple:
-    "`(lrs, z, level)`: the range test's loss where it happened (no smoothing lag), and the loss it started from"
-    lrs, losses = _analyse(lrs, losses)[:2]
-    raw, lrs = raw_losses(losses, num_it, beta), lrs[1:]
-    x = np.log10(lrs)
-    step = (x[-1] - x[0]) / max(len(x) - 1, 1)
-    z = smooth_curve(lrs, raw, bw=max(bw, 2 * step))[1]
-    return lrs, z, float(np.median(raw[:max(3, len(raw) // 10)]))
-
-# %% ../nbs/00_suggest.ipynb #54e16598
-def stable_edge(lrs, losses, num_it:int=100, beta:float=0.98, tol:float=0.02, k:float=3.) -> float:
-    "The LR where the zero-lag loss, past its lowest point, first climbs back above its starting level by more than `tol` of it and `k` times its noise there (the last LR if it never does)"
-    lrs, z, level = zero_lag(lrs, losses, num_it, beta)
-    i = int(np.argmin(z))
-    noise = float(np.std(z[:max(3, len(z) // 10)]))  # matters on a model trained to a noisy loss near zero
-    above = np.nonzero(z[i:] > level + max(tol * abs(level), k * noise))[0]
-    return float(lrs[i + above[0]] if len(above) else lrs[-1])
-
-EDGE_FACTOR = 0.1334
-"`edge`'s factor: fitted on the benchmark suite"
-
-def edge(lrs, losses, num_it:int=100, factor:float=EDGE_FACTOR, beta:float=0.98):
-    "`factor` times the stable edge: the largest LR at which the range test still trained"
-    lr = stable_edge(lrs, losses, num_it, beta) * factor
-    return _suggestion(lr, *clean_curve(lrs, losses))
-
-# %% ../nbs/00_suggest.ipynb #709f4938
-CONSTANT_LR = (1.334, 0.6)
-"`planned`'s correction for a constant LR: `(k, alpha)`, the factor `k` at 100 steps and the power `alpha` of the fit's length"
-
-# %% ../nbs/00_suggest.ipynb #aba48d04
-_FINAL_FRAC = dict(one_cycle=0., flat_cos=0., fine_tune=0., fit=1.)
-
-def planned_factor(steps:int, final_frac:float, factor:float|None=None, constant:tuple|None=None) -> float:
-    "The factor of the stable edge for a fit of `steps` whose last LR is `final_frac` of its peak"
-    (k, alpha), c = constant or CONSTANT_LR, factor or EDGE_FACTOR
-    return c * (k * (max(steps, 1) / 100) ** -alpha) ** final_frac
 
 # %% ../nbs/00_suggest.ipynb #1921fb0e
 def fit_steps(epochs:int, steps_per_epoch:int, schedule:str='one_cycle') -> int:
     "Optimizer steps of `epochs` of fastai's `schedule`: `fine_tune` adds its one frozen epoch"
     return (epochs + (schedule == 'fine_tune')) * steps_per_epoch
 
-# %% ../nbs/00_suggest.ipynb #95eecd57
-def planned(epochs:int, steps_per_epoch:int, schedule='one_cycle'):
-    "A suggestion function for a fit of `epochs` x `steps_per_epoch` with `schedule` (a fastai name, or the last LR over the peak)"
-    for nm, v in (('epochs', epochs), ('steps_per_epoch', steps_per_epoch)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1: raise ValueError(f"`{nm}` must be a whole number of at least 1, got {v!r}")
-    if isinstance(schedule, str):
-        if schedule not in _FINAL_FRAC: raise ValueError(f"`schedule` must be one of {list(_FINAL_FRAC)} or a number in [0, 1], got {schedule!r}")
-        phi, steps = _FINAL_FRAC[schedule], fit_steps(epochs, steps_per_epoch, schedule)
-    else:
-        phi, steps = float(schedule), epochs * steps_per_epoch
-        if not 0 <= phi <= 1: raise ValueError(f"A numeric `schedule` is the last LR over the peak, in [0, 1]; got {schedule}")
-    factor = planned_factor(steps, phi)
-    def _inner(lrs, losses, num_it:int=100): return edge(lrs, losses, num_it, factor=factor)
-    _inner.__name__, _inner.factor, _inner.steps = 'planned', factor, steps
-    _inner.__doc__ = f"`edge` with factor {factor:.3g}, for {steps} steps ending at {phi:g} of the peak LR"
-    return _inner
+# %% ../nbs/00_suggest.ipynb #aba48d04
+def planned_factor(steps:int, final_frac:float, factor:float|None=None, constant:tuple|None=None) -> float:
+    "The factor of the stable edge for a fit of `steps` whose last LR is `final_frac` of its peak"
+    (k, alpha), c = constant or CONSTANT_LR, factor or EDGE_FACTOR
+    return c * (k * (max(steps, 1) / 100) ** -alpha) ** final_frac
 
-# %% ../nbs/00_suggest.ipynb #da909339
-recommended = variant(edge, 'recommended')
+# %% ../nbs/00_suggest.ipynb #6294ca89
+def suggestion_at(lr, lrs, losses):
+    "fastai's `(lr, (x, y))`, with `lr` clipped into `lrs` and `y` read off `losses` in log space"
+    lr = float(np.clip(lr, lrs[0], lrs[-1]))
+    if not np.isfinite(lr): raise ValueError("The suggestion is not finite")
+    y = float(np.interp(np.log10(lr), np.log10(lrs), losses))
+    return lr, (lr, y)
+
+# %% ../nbs/00_suggest.ipynb #a0a36dfe
+def analyse_curve(lrs, losses, bw:float|None=None):
+    "Cleaned `lrs`, `losses` and the smoothed `x, s, d1, d2` of a range-test curve; raises on a flat curve"
+    lrs, losses = clean_curve(lrs, losses)
+    x, s, d1, d2 = smooth_curve(lrs, losses, bw)
+    if np.ptp(s) <= 1e-7 * max(1., np.abs(losses).max()):
+        raise ValueError("The loss is flat over the whole range, so there is nothing to pick from. "
+                         "Check that the model trains (frozen layers? tiny data?) or widen the LR range.")
+    return lrs, losses, x, s, d1, d2
+
+# %% ../nbs/00_suggest.ipynb #a44de19c
+def descent_end(s) -> int:
+    "Index of the smoothed curve's lowest point; warns when the loss only rises"
+    i = int(np.argmin(s))
+    if i == 0: warnings.warn("The loss only rises over the tested range: suggesting its lowest LR. "
+                             "Run the range test from a lower `start_lr`.", stacklevel=3)
+    return i
+
+# %% ../nbs/00_suggest.ipynb #98a3c7ed
+def _as_1d(x, name):
+    "`x` as a 1-D float64 array; a `ValueError` naming `name` when it is not numbers"
+    if isinstance(x, torch.Tensor): x = x.detach().cpu().double().numpy()
+    try: x = np.asarray(x, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as e: raise ValueError(f"`{name}` must be numbers (a list, array or tensor): {e}") from None
+    return x
+
+# %% ../nbs/00_suggest.ipynb #eb22d44e
+def _identifier(s:str) -> str:
+    "`s` as a valid Python identifier, for a field of `SuggestedLRs`"
+    s = re.sub(r'\W+', '_', s.replace('.', 'p').replace('-', 'm')).strip('_') or 'suggestion'
+    if s[0].isdigit() or keyword.iskeyword(s): s = 'f_' + s
+    return s
+
+# %% ../nbs/00_suggest.ipynb #0dff7847
+_FINAL_FRAC = dict(one_cycle=0., flat_cos=0., fine_tune=0., fit=1.)  # the last LR over the peak, by fastai fit method

@@ -22,6 +22,7 @@ __all__ = ['two_groups', 'NaNAfter', 'FailAfter', 'fingerprint', 'fingerprint_di
 # %% ../nbs/08_testing.ipynb #5bfe2c05
 _all_ = ['digits_learner']  # `fastlrx.data`'s, re-exported for the notebooks and tests
 
+# %% ../nbs/08_testing.ipynb #e3ef8b33
 def two_groups(model:nn.Module) -> list:
     "Parameter groups of `digits_cnn`: the convolutional body and the head"
     return [list(model[:3].parameters()), list(model[3:].parameters())]
@@ -34,6 +35,7 @@ class NaNAfter(nn.Module):
         self.n += 1
         return F.cross_entropy(x, y) * (float('nan') if self.n > self.k else 1.)
 
+# %% ../nbs/08_testing.ipynb #98bcffa0
 class FailAfter(nn.Module):
     "Wraps `model`; raises `exc` on the call after the `k`-th"
     def __init__(self, model:nn.Module, k:int, exc=RuntimeError): super().__init__(); self.m, self.k, self.exc, self.n = model, k, exc, 0
@@ -43,51 +45,6 @@ class FailAfter(nn.Module):
         return self.m(*x)
 
 # %% ../nbs/08_testing.ipynb #7d8f7879
-_NO_WALK = (type(None), bool, int, float, complex, str, bytes, type, types.ModuleType, types.FunctionType,
-            types.BuiltinFunctionType, types.MethodType, torch.dtype, torch.device, Path)
-
-def _bits(t:torch.Tensor) -> tuple:
-    "A tensor as its dtype, shape and raw bytes, so that NaNs and signed zeros compare exactly"
-    t = t.detach().cpu().contiguous()
-    return ('tensor', t.dtype, tuple(t.shape), t.reshape(-1).view(torch.uint8).clone())
-
-def _tree(o, shared:dict, seen:set, depth:int=0):
-    "A comparable copy of `o` and everything it holds; objects in `shared` are named, not walked"
-    if id(o) in shared: return ('shared', shared[id(o)])
-    if isinstance(o, _NO_WALK) or depth > 40: return o
-    if id(o) in seen: return ('seen', type(o).__name__)
-    seen.add(id(o))
-    def sub(v): return _tree(v, shared, seen, depth + 1)
-    if isinstance(o, torch.Tensor): return _bits(o)
-    if isinstance(o, np.ndarray): return ('array', o.dtype.str, o.shape, o.tobytes())
-    if isinstance(o, random.Random): return ('random', o.getstate())
-    if isinstance(o, torch.Generator): return ('generator', _bits(o.get_state()))
-    if isinstance(o, dict): return (type(o).__name__, [(repr(k), sub(v)) for k, v in o.items()])
-    if isinstance(o, (set, frozenset)): return (type(o).__name__, sorted(map(repr, o)))
-    if isinstance(o, (list, tuple, deque)): return (type(o).__name__, [sub(v) for v in o])
-    if hasattr(o, '__dict__'): return (type(o).__name__, [(k, sub(v)) for k, v in vars(o).items()])
-    return (type(o).__name__, repr(o))
-
-def _shared(learn) -> dict:
-    "Objects compared by identity, not walked: the Learner, its data, model, optimizer and parameters"
-    objs = dict(learner=learn, dls=learn.dls, model=learn.model, opt=learn.opt)
-    objs.update({f'loader{i}': dl for i, dl in enumerate(getattr(learn.dls, 'loaders', []))})
-    objs.update({f'module:{n}': m for n, m in learn.model.named_modules()})
-    ps = list(learn.model.parameters()) + ([p for pl in learn.opt.param_lists for p in pl] if learn.opt is not None else [])
-    objs.update({f'param{i}': p for i, p in enumerate(ps)})
-    return {id(o): k for k, o in objs.items() if o is not None}
-
-def _autocast() -> dict:
-    res = {}
-    for d in ('cpu', 'cuda'):
-        res[d] = (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d))
-    n = torch.autocast_increment_nesting() - 1; torch.autocast_decrement_nesting()
-    return dict(devices=res, nesting=n, cache=torch.is_autocast_cache_enabled(), grad=torch.is_grad_enabled())
-
-def _files(path) -> list:
-    path = Path(path)
-    return sorted((str(f.relative_to(path)), f.stat().st_size) for f in path.rglob('*')) if path.exists() else []
-
 def fingerprint(learn:Learner) -> dict:
     "A copy of everything in `learn` that a range test must leave as it found it"
     shared, opt = _shared(learn), learn.opt
@@ -111,22 +68,12 @@ def fingerprint(learn:Learner) -> dict:
         global_hooks=tree({k: v for k, v in vars(torch_module).items() if k.startswith('_global_') and isinstance(v, dict)}),
         torch_modes=_autocast(), files=_files(learn.path))
 
-def _same(a, b) -> bool:
-    if isinstance(a, torch.Tensor): return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, np.ndarray): return isinstance(b, np.ndarray) and np.array_equal(a, b)
-    if isinstance(a, dict): return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)): return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
-    return a is b or a == b
-
+# %% ../nbs/08_testing.ipynb #8bb3a385
 def fingerprint_diff(a:dict, b:dict) -> list:
     "The keys of fingerprints `a` and `b` whose contents differ"
     return [k for k in a if not _same(a[k], b.get(k))]
 
 # %% ../nbs/08_testing.ipynb #5cd9cca6
-def _shipped_curves() -> dict:
-    "The benchmark's curves that ship with the package (`fastlrx/curves.json`, written by `tools/ship_curves.py`)"
-    return json.loads((Path(fastlrx.__file__).parent/'curves.json').read_text())
-
 def recorded_curve(task:str='digits_cnn', seed:int=0, tol:float=0.25):
     "The benchmark's `lr_find` curve of `task` at `seed`, trimmed like `lr_find`: `(lrs, losses, num_it, good)`"
     raw = _shipped_curves()
@@ -139,3 +86,71 @@ def recorded_curve(task:str='digits_cnn', seed:int=0, tol:float=0.25):
     good = [lr for lr, loss in ok if loss <= best + tol * abs(best)]
     lrs, losses = lr_find_trim(run['lrs'], run['losses'], n)
     return torch.tensor(lrs), torch.tensor(losses), n, (min(good), max(good))
+
+# %% ../nbs/08_testing.ipynb #3ab461f1
+# values `_tree` keeps as they are, without walking into them
+_NO_WALK = (type(None), bool, int, float, complex, str, bytes, type, types.ModuleType, types.FunctionType,
+            types.BuiltinFunctionType, types.MethodType, torch.dtype, torch.device, Path)
+
+# %% ../nbs/08_testing.ipynb #e17a7990
+def _bits(t:torch.Tensor) -> tuple:
+    "A tensor as its dtype, shape and raw bytes, so that NaNs and signed zeros compare exactly"
+    t = t.detach().cpu().contiguous()
+    return ('tensor', t.dtype, tuple(t.shape), t.reshape(-1).view(torch.uint8).clone())
+
+# %% ../nbs/08_testing.ipynb #dd74de7a
+def _tree(o, shared:dict, seen:set, depth:int=0):
+    "A comparable copy of `o` and everything it holds; objects in `shared` are named, not walked"
+    if id(o) in shared: return ('shared', shared[id(o)])
+    if isinstance(o, _NO_WALK) or depth > 40: return o
+    if id(o) in seen: return ('seen', type(o).__name__)
+    seen.add(id(o))
+    def sub(v): return _tree(v, shared, seen, depth + 1)
+    if isinstance(o, torch.Tensor): return _bits(o)
+    if isinstance(o, np.ndarray): return ('array', o.dtype.str, o.shape, o.tobytes())
+    if isinstance(o, random.Random): return ('random', o.getstate())
+    if isinstance(o, torch.Generator): return ('generator', _bits(o.get_state()))
+    if isinstance(o, dict): return (type(o).__name__, [(repr(k), sub(v)) for k, v in o.items()])
+    if isinstance(o, (set, frozenset)): return (type(o).__name__, sorted(map(repr, o)))
+    if isinstance(o, (list, tuple, deque)): return (type(o).__name__, [sub(v) for v in o])
+    if hasattr(o, '__dict__'): return (type(o).__name__, [(k, sub(v)) for k, v in vars(o).items()])
+    return (type(o).__name__, repr(o))
+
+# %% ../nbs/08_testing.ipynb #25357a1c
+def _shared(learn) -> dict:
+    "Objects compared by identity, not walked: the Learner, its data, model, optimizer and parameters"
+    objs = dict(learner=learn, dls=learn.dls, model=learn.model, opt=learn.opt)
+    objs.update({f'loader{i}': dl for i, dl in enumerate(getattr(learn.dls, 'loaders', []))})
+    objs.update({f'module:{n}': m for n, m in learn.model.named_modules()})
+    ps = list(learn.model.parameters()) + ([p for pl in learn.opt.param_lists for p in pl] if learn.opt is not None else [])
+    objs.update({f'param{i}': p for i, p in enumerate(ps)})
+    return {id(o): k for k, o in objs.items() if o is not None}
+
+# %% ../nbs/08_testing.ipynb #b8085a0d
+def _autocast() -> dict:
+    "torch's global modes: autocast on each device type, its nesting and cache, and gradient mode"
+    res = {}
+    for d in ('cpu', 'cuda'):
+        res[d] = (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d))
+    n = torch.autocast_increment_nesting() - 1; torch.autocast_decrement_nesting()
+    return dict(devices=res, nesting=n, cache=torch.is_autocast_cache_enabled(), grad=torch.is_grad_enabled())
+
+# %% ../nbs/08_testing.ipynb #885c61ac
+def _files(path) -> list:
+    "The files under `path`, with their sizes"
+    path = Path(path)
+    return sorted((str(f.relative_to(path)), f.stat().st_size) for f in path.rglob('*')) if path.exists() else []
+
+# %% ../nbs/08_testing.ipynb #4b9dcbaa
+def _same(a, b) -> bool:
+    "Whether two fingerprint entries are equal: tensors (dtype included) and arrays exactly, containers item by item"
+    if isinstance(a, torch.Tensor): return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, np.ndarray): return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if isinstance(a, dict): return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)): return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
+    return a is b or a == b
+
+# %% ../nbs/08_testing.ipynb #5e37a7f8
+def _shipped_curves() -> dict:
+    "The benchmark's curves that ship with the package (`fastlrx/curves.json`, written by `tools/ship_curves.py`)"
+    return json.loads((Path(fastlrx.__file__).parent/'curves.json').read_text())

@@ -1,22 +1,31 @@
-"The benchmark in `bench/`: its peers behave like their libraries, its scoring and leave-one-family-out are right, the quick run works end to end, and the shipped results are what the docs say."
+"The benchmark in `bench/`: a task or a contestant is one declaration, its peers behave like their libraries, its scoring and leave-one-family-out are right, the quick run works end to end, and the shipped results are what the docs say."
 import json, math, os, re, subprocess, sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 import numpy as np, pytest, torch
+from torch import nn
 from fastai.learner import Learner
-from bench.tasks import TASKS, SCHEDULES, cancer_task, cancer_sgd_task, digits_task, wine_task, log_grid, is_diverged, sklearn_frame
-from bench.plan import bench_plan
+from fastai.losses import CrossEntropyLossFlat
+from fastai.metrics import error_rate
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from bench.registry import Registry
+from bench.tasks import TASKS, SCHEDULES, Task, log_grid, is_diverged, sklearn_frame
+from bench.plan import BenchTask, bench_plan, long_plan
 from bench.peers import lightning_suggestion, torch_optimizer, torch_lr_finder_run
-from bench.contestants import CONTESTANTS, curve_args
+from bench.contestants import CONTESTANTS, PEERS, ALTERNATIVES, FASTLRX, Contestant, Fit, RECOMMENDED, curve_args
+from bench.history import depth, trough, recommended_v01
 from bench.score import relative_regret, lr_spread, filled, value_at, oracle, rule_row, trained_row
 from bench.lofo import Tuned, lofo_rows, objective
-from bench.evaluate import score_all, RECOMMENDED, trained_at
-from bench.run import Unit, run_units, select_tasks
-from bench.alternatives import fit_alternative
+from bench.evaluate import score_all, trained_at, same_lr
+from bench.run import Unit, run_unit, run_units, select_tasks, task_units, pick_units, attach_picks
+from bench.alternatives import fit_alternative, train_prodigy
 from bench.cost import COST_METHODS, _StopAfter
 from bench.store import save_json, read_json, load_results
-from bench.report import regret_table, sweep_table, close, rows_differ
+from bench.report import regret_table, sweep_table, tasks_table, print_report, build_report, collect, close, rows_differ
 from fastlrx.suggest import EDGE_FACTOR, CONSTANT_LR
+from fastlrx.testing import recorded_curve
 import fastlrx.suggest
 
 ROOT = Path(__file__).parent.parent
@@ -64,6 +73,75 @@ def test_the_suite_varies_every_axis_the_issue_names():
     with pytest.raises(ValueError, match='Unknown dataset'): sklearn_frame('nope')
     with pytest.raises(ValueError, match="Unknown tasks \\['nope'\\]"): select_tasks(plan, ['nope'])
 
+# A task or a contestant is one declaration
+
+def _toy_learner(seed):
+    "An 8-16-2 MLP on 320 synthetic rows (256 train / 64 valid, the same at every seed), Adam"
+    x = torch.randn(320, 8, generator=torch.Generator().manual_seed(0))
+    ds = list(zip(x, (x[:, :2].sum(1) > 0).long()))
+    dls = DataLoaders(DataLoader(ds[:256], bs=32, shuffle=True, drop_last=True), DataLoader(ds[256:], bs=64))
+    return Learner(dls, nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)), loss_func=CrossEntropyLossFlat(), metrics=error_rate)
+
+TOY = Task('toy_mlp', _toy_learner, 'one_cycle', 1, 'toy', grid=(1e-2, 1e-1, 1), desc='8-16-2 MLP on 320 synthetic rows, fit_one_cycle(1, lr)')
+
+def test_registries_are_declared_once_and_never_change():
+    more = TASKS.plus(TOY)
+    assert list(more)[-1] == 'toy_mlp' and 'toy_mlp' not in TASKS, "`plus` makes a new registry"
+    assert [b.name for b in bench_plan(tasks=more)][-1] == 'toy_mlp' and bench_plan(tasks=more)[-1].grid == [0.01, 0.1], "the grid is the task's"
+    assert bench_plan(tasks=Registry(TOY))[0].seeds == (0, 1, 2) and long_plan(Registry(TOY)) == []
+    assert [b.name for b in long_plan()] == ['digits_cnn_30ep', 'wine_sgd_100ep', 'digits_mlp_bs32_20ep', 'cancer_sgd_15ep']
+    with pytest.raises(ValueError, match='declared twice'): TASKS.plus(TASKS['wine_sgd'])
+    with pytest.raises(KeyError, match="'nope' is not registered"): CONTESTANTS.only('minimum', 'nope')
+    with pytest.raises(ValueError, match='grid'): Task('bad', _toy_learner, 'fit', 1, 'toy', grid=(1., 0.1))
+    with pytest.raises(ValueError, match='suite'): Task('bad', _toy_learner, 'fit', 1, 'toy', grid=(0.1, 1.), suite='all')
+    pick = lambda run: 1e-3
+    with pytest.raises(ValueError, match='exactly one of'): Contestant('bad', 'peer', 'x', pick=pick, tuned=RECOMMENDED)
+    with pytest.raises(ValueError, match='unknown group'): Contestant('bad', 'rule', 'x', pick=pick)
+    with pytest.raises(ValueError, match='reference'): Contestant('bad', 'reference', 'x', pick=pick)
+    assert PEERS == ('minimum', 'steep', 'slide', 'valley', 'lightning', 'torch_lr_finder')
+    assert (ALTERNATIVES, FASTLRX) == (('fastai_default', 'prodigy', 'schedulefree'), ('recommended_v0.1', 'recommended', 'planned', 'AutoLR'))
+
+def test_the_registries_are_what_ships(shipped):
+    "The tasks' grids and the contestants' descriptions are the ones the shipped results were measured and written with"
+    assert {t: i['grid'] for t, i in shipped['tasks'].items()} == {b.name: b.grid for b in bench_plan()}
+    assert shipped['how'] == {n: c.how for n, c in CONTESTANTS.items()}
+    assert shipped['contestants'] == [*PEERS, *ALTERNATIVES, *FASTLRX]
+
+def test_a_toy_task_and_a_toy_contestant_run_and_reach_the_tables(tmp_path, capsys):
+    "Declared once each, in new registries (the shipped ones stay as they are), a task and two contestants run as units and reach every table"
+    tasks = TASKS.plus(TOY)
+    fixed = Contestant('fixed_3e-3', 'alternative', 'a fixed LR (toy)', pick=lambda run: 3e-3)
+    own = Contestant('toy_fit', 'alternative', 'its own fit at 0.05 (toy)', fit=Fit('toy', lambda task, seed: task.fit_at(0.05, seed)))
+    contestants = CONTESTANTS.only('minimum', 'recommended').plus(fixed, own)
+    plan, runner = [BenchTask(tasks['toy_mlp'], seeds=(0,))], partial(run_unit, tasks=tasks, contestants=contestants)
+    units = task_units(plan[0], contestants)
+    assert Unit('toy_mlp', 0, 'toy') in units and sum(u[2] == 'fit' for u in units) == 2
+    assert run_units(units, tmp_path, procs=1, log=None, runner=runner) == len(units)
+    results = collect(plan, tmp_path, contestants)
+    run_units(pick_units(results, contestants), tmp_path, procs=1, log=None, runner=runner)
+    report = build_report('toy', attach_picks(results, tmp_path, contestants), tmp_path, cost=False, contestants=contestants)
+    table = regret_table(report)
+    assert [l.split(' | ')[0] for l in table.splitlines()[2:]] == ['| minimum', '| fixed_3e-3', '| toy_fit', '| recommended'], "peers, alternatives, fastlrx"
+    assert re.search(r'^\| fixed_3e-3 \| a fixed LR \(toy\) \| ', table, re.M) and '| toy_fit | its own fit at 0.05 (toy) |' in table
+    assert '| toy_mlp | toy | one_cycle | 1 x 8 | 1 | 0.01..0.1 (2) |' in tasks_table(report)
+    rows = {r['contestant']: r for r in report['rows']}
+    assert rows['fixed_3e-3']['lr'] == 3e-3 and rows['fixed_3e-3']['trained'] and rows['toy_fit']['lr'] == 0.05
+    assert report['best_peer'] == 'minimum' and report['autolr_cost'] == [] and list(report['constants']) == ['recommended']
+    print_report(report)
+    assert 'fixed_3e-3' in capsys.readouterr().out
+    assert 'toy_mlp' not in TASKS and 'fixed_3e-3' not in CONTESTANTS and 'toy_fit' not in CONTESTANTS
+
+def test_the_rules_kept_for_history_pick_as_before(shipped):
+    "`bench.history`'s `depth` and `trough`, moved out of fastlrx, pick what they did there; `recommended_v01` what the shipped rows trained (within 1e-6)"
+    lrs, losses, n, _ = recorded_curve('digits_cnn', 0)
+    test = lambda got, want: np.isclose(got, want, rtol=1e-6, atol=0)
+    assert test(depth(lrs, losses, n)[0], 0.02754228748) and test(trough(lrs, losses, n)[0], 0.02511886358)
+    lrs, losses, n, _ = recorded_curve('tabular_cancer', 0)
+    assert test(depth(lrs, losses, n)[0], 0.00524807442) and test(trough(lrs, losses, n)[0], 0.1096478224)
+    picked = {(r['task'], r['seed']): r['lr'] for r in shipped['rows'] if r['contestant'] == 'recommended_v0.1'}
+    for task in ('digits_cnn', 'tabular_cancer', 'wine_sgd', 'char_transformer'):
+        for seed in (0, 1, 2): assert test(recommended_v01(*recorded_curve(task, seed)[:3])[0], picked[(task, seed)]), (task, seed)
+
 def test_lightning_rule_matches_its_definition():
     "The most negative d loss / d lr (linear lr), after skipping 10 points at the start and 1 at the end"
     lrs = np.logspace(-7, 1, 100)
@@ -75,18 +153,18 @@ def test_lightning_rule_matches_its_definition():
     assert math.isnan(lightning_suggestion(lrs[:11], loss[:11]))
 
 def test_torch_lr_finder_runs_on_tabular_batches_and_restores_weights():
-    learn = cancer_task.make_learner(0)
+    learn = TASKS['tabular_cancer'].make_learner(0)
     before = {k: v.clone() for k, v in learn.model.state_dict().items()}
     res = torch_lr_finder_run(learn, num_it=30)
     assert 1e-7 <= res['lr'] <= 10 and len(res['lrs']) == len(res['losses']) > 0
     for k, v in learn.model.state_dict().items(): assert torch.equal(v, before[k]), k
 
 def test_torch_optimizer_mirrors_fastai():
-    g = torch_optimizer(digits_task.make_learner(0), 1e-3).param_groups[0]
+    g = torch_optimizer(TASKS['digits_cnn'].make_learner(0), 1e-3).param_groups[0]
     assert (g['betas'], g['eps'], g['weight_decay']) == ((0.9, 0.99), 1e-5, 0.01)
-    sgd = torch_optimizer(cancer_sgd_task.make_learner(0), 1e-3)
+    sgd = torch_optimizer(TASKS['cancer_sgd_bs8'].make_learner(0), 1e-3)
     assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]['momentum'] == 0.9
-    learn = digits_task.make_learner(0)
+    learn = TASKS['digits_cnn'].make_learner(0)
     with pytest.raises(ValueError, match='No torch equivalent'):
         torch_optimizer(Learner(learn.dls, learn.model, loss_func=learn.loss_func, opt_func=lambda *a, **k: None), 1e-3)
 
@@ -118,10 +196,12 @@ def test_recommended_rule_reads_the_edge_like_the_library():
     lr = RECOMMENDED.pick(r, factor=0.15)
     assert lr == pytest.approx(fastlrx.suggest.edge(*curve_args(r), factor=0.15)[0])
 
-def test_alternatives_train_and_name_themselves():
-    res = fit_alternative(wine_task, 'prodigy', 0)
-    assert math.isfinite(res['valid_loss']) and res['secs'] > 0
-    with pytest.raises(ValueError, match='schedulefree'): fit_alternative(wine_task, 'adam', 0)
+def test_alternatives_train_and_an_unknown_unit_names_the_registered_ones(tmp_path):
+    res = fit_alternative(TASKS['wine_sgd'], 0, train_prodigy)
+    assert math.isfinite(res['valid_loss']) and res['secs'] > 0 and res['lr'] == 1.0
+    u = Unit('wine_sgd', 0, 'alt', 'adam')
+    with pytest.raises(ValueError, match="'schedulefree'"): run_unit(u, tmp_path)
+    assert not u.path(tmp_path).exists()
 
 def test_units_resume(tmp_path):
     u = Unit('wine_sgd', 1, 'fit', 0.01)
@@ -138,7 +218,7 @@ def test_json_round_trip_keeps_non_finite_numbers(tmp_path):
     assert back['a'] == [math.inf, -math.inf, 1.0] and math.isnan(back['b']['c'])
 
 def test_plain_steps_skip_validation_and_stop_on_time():
-    learn = digits_task.make_learner(0)
+    learn = TASKS['digits_cnn'].make_learner(0)
     cb = _StopAfter(7)
     with learn.no_bar(), learn.no_logging(): learn.fit(3, 1e-3, cbs=cb)
     assert cb.count == 7 and learn.recorder.values == []
@@ -177,7 +257,7 @@ def test_shipped_results_cover_the_issue(shipped):
 
 def test_shipped_rows_follow_from_the_raw_results(shipped):
     "Every contestant's pick and regret is recomputed from the shipped curves, grids and fits by the current code (within `RTOL`)"
-    again = score_all(shipped['raw'])
+    again = score_all(shipped['raw'], CONTESTANTS)
     assert rows_differ(again['rows'], [r for r in shipped['rows'] if r['contestant'] != 'best_fixed_lr']) == []
     assert again['constants'] == shipped['constants']
 
@@ -216,14 +296,26 @@ def test_readme_quotes_the_shipped_tables(shipped):
     assert regret_table(shipped) in readme and sweep_table(shipped) in readme
 
 def test_a_probe_runs_the_fits_schedule_compressed():
-    "The LR of each of a probe's steps is fastai's schedule at `step / steps`, as `fit_one_cycle` sets it; the probe stops after `steps`"
-    from bench.probes import CompressedSchedule, fit_scheds
-    learn = digits_task.make_learner(0)
-    cb = CompressedSchedule(fit_scheds('one_cycle', 0.05), 10)
+    "The LR of each of a probe's steps (the search's `FitBranch`) is fastai's schedule at `step / steps`, as `fit_one_cycle` sets it; the probe stops after `steps`"
+    from bench.probes import fit_scheds
+    from fastlrx.search import FitBranch
+    learn = TASKS['digits_cnn'].make_learner(0)
+    cb = FitBranch(fit_scheds('one_cycle', 0.05), 1., 10, div=math.inf)
     with learn.no_bar(), learn.no_logging(): learn.fit(2, 0.05, cbs=cb)
     f = fit_scheds('one_cycle', 0.05)['lr']
-    assert cb.done == 10 and np.allclose(cb.hps['lr'], [float(f(i / 10)) for i in range(9)], rtol=1e-6)
+    assert cb.step == 10 and np.allclose(learn.recorder.lrs, [float(f(i / 10)) for i in range(10)], rtol=1e-6)
     with pytest.raises(ValueError, match='fine_tune'): fit_scheds('fine_tune', 0.1)
+
+def test_probes_rebuild_the_shipped_ones():
+    "`probe` trains again what `bench/results/probes.json` ships, a probe that went NaN included (within 1e-4: other CPUs sum floats in another order)"
+    from bench.probes import probe
+    shipped, wants = read_json(ROOT/'bench'/'results'/'probes.json')['probes'], []
+    for task, seed, lr, frac in (('wine_sgd_2ep', 0, 1.0, 0.3333), ('wine_sgd_2ep', 0, 10.0, 0.3333), ('wine_sgd_20ep', 0, 10.0, 0.3333),
+                                 ('digits_mlp_2ep', 0, 0.1, 0.3333), ('cancer_sgd_bs8', 1, 0.001, 0.0833)):
+        wants.append(want := next(p for p in shipped[task] if (p['seed'], p['frac']) == (seed, frac) and same_lr(p['lr'], lr)))
+        got = probe(TASKS[task], seed, lr, frac)
+        assert got['steps'] == want['steps'] and close(got['valid_loss'], want['valid_loss'], rtol=1e-4), (task, lr, got, want)
+    assert any(math.isinf(w['valid_loss']) for w in wants) and any(w['valid_loss'] > 1e3 for w in wants), "a NaN probe and a diverged one"
 
 def test_spearman_ranks_with_ties_and_failures():
     from bench.probes import spearman
