@@ -11,6 +11,7 @@ from torch import nn
 from fastcore.foundation import L
 from fastai.callback.core import Callback, TrainEvalCallback
 from fastai.optimizer import OptimWrapper
+from fastlrx.suggest import fit_steps
 from .tasks import Task
 
 __all__ = ['WARMUP_SCHEDULES', 'PRODIGY_LR', 'SF_LR', 'SF_WARMUP', 'prodigy_opt', 'schedulefree_opt', 'has_bn', 'recompute_bn',
@@ -103,7 +104,7 @@ def train_prodigy(task:Task, learn, bn_batches:int=50) -> float:
 def train_schedulefree(task:Task, learn, bn_batches:int=50) -> float:
     "Schedule-Free AdamW at constant default lr with warmup for the task's epochs (`fine_tune`: a frozen epoch, then restart unfrozen)"
     ft = task.schedule == 'fine_tune'
-    warmup = max(1, round(SF_WARMUP * len(learn.dls.train) * (task.epochs + ft)))
+    warmup = max(1, round(SF_WARMUP * fit_steps(task.epochs, len(learn.dls.train), task.schedule)))
     learn.opt_func, learn.opt, cbs = partial(schedulefree_opt, warmup_steps=warmup), None, ScheduleFreeMode(bn_batches)
     if ft:
         learn.freeze()

@@ -19,7 +19,7 @@ from fastai.callback.training import GradientAccumulation
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 from fastai.imports import noop  # the `noop` that `Learner.no_logging` sets (not fastcore's)
 from torch.nn.parameter import is_lazy
-from .suggest import ema
+from .suggest import RunningEMA
 from .snapshot import StateSnapshot, rng_state, set_rng_state
 from .result import named_funcs, summarize_tests
 
@@ -43,6 +43,7 @@ class LRFinderPlus(Callback):
         "Start empty records, and fetch the validation batches once"
         self.lrs, self.raw_losses, self.losses, self.stop_reason = [], [], [], 'out of data'
         self.step_losses, self.loss_computed, self.stepped = [], False, False
+        self.smooth = RunningEMA(self.beta)
         self.divergence = _Divergence(self.div_thresh, warmup=max(5, self.num_it // 10))
         self.valid = valid_batches(self.learn, self.val_batches) if self.val_batches else None
 
@@ -73,7 +74,7 @@ class LRFinderPlus(Callback):
         else: raw = float(np.mean(self.step_losses))
         self.step_losses, self.stepped = [], False
         self.lrs.append(self.opt.hypers[-1]['lr']); self.raw_losses.append(raw)
-        self.losses.append(float(ema(self.raw_losses, self.beta)[-1]))
+        self.losses.append(float(self.smooth(raw)))
         self.stop_if_done()
 
     def stop_if_done(self):
@@ -155,7 +156,7 @@ def check_count(name, v, least:int, what:str):
     if v < least: raise ValueError(f"`{name}` {what}, got {v}")
 
 # %% ../nbs/03_finder.ipynb #66226362
-def world_size() -> int:
+def _world_size() -> int:
     "The number of processes in the default process group, 1 when there is none"
     dist = torch.distributed
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
@@ -168,7 +169,7 @@ def collective_device():
 # %% ../nbs/03_finder.ipynb #12532803
 def rank_mean(v:float) -> float:
     "Mean of `v` over the ranks (the same float on every rank), or `v` without a process group"
-    ws = world_size()
+    ws = _world_size()
     if ws == 1: return v
     dev = collective_device()
     t = torch.tensor([v], dtype=torch.float64, device=dev)
@@ -322,7 +323,7 @@ class _Divergence:
 # %% ../nbs/03_finder.ipynb #e2b92fe0
 def _train_len(learn) -> int:
     "Training batches per epoch on this rank: under DDP, before `DistributedTrainer` shards the loader, those of a shard"
-    n, ws = len(learn.dls.train), world_size()
+    n, ws = len(learn.dls.train), _world_size()
     if ws > 1 and not hasattr(learn.dls.train, 'world_size') and any(hasattr(cb, 'accelerator') for cb in learn.cbs):
         n = math.ceil(n / ws)
     return n
@@ -330,14 +331,14 @@ def _train_len(learn) -> int:
 # %% ../nbs/03_finder.ipynb #540e0617
 def _peer_failed(e:BaseException) -> bool:
     "Whether `e` is a failed or timed-out collective operation in a distributed run"
-    if world_size() == 1: return False
+    if _world_size() == 1: return False
     return isinstance(e, getattr(torch.distributed, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
         s in str(e) for s in ('Connection closed by peer', 'Connection reset by peer', 'Timed out', 'timed out', 'NCCL')))
 
 # %% ../nbs/03_finder.ipynb #2f364918
 def _peer_error(e:BaseException, step:int) -> RuntimeError:
     "The error a rank raises when a collective operation failed during its range test"
-    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {world_size()} stopped after {step} steps: a "
+    return RuntimeError(f"The LR range test on rank {rank_distrib()} of {_world_size()} stopped after {step} steps: a "
                         f"collective operation failed ({str(e).strip().splitlines()[0][:200]}). Another rank most likely "
                         "raised or stopped; its own traceback says why. This rank's Learner was restored.")
 

@@ -29,14 +29,14 @@ class SuggestedSlice:
         lines = [f'SuggestedSlice(lr={lr}, top={self.top:.3g}, ratio={self.ratio if self.ratio is None else f"{self.ratio:g}"})']
         for r in self.picks:
             lines.append(f'  ratio {r:>6g}: {self.suggestion} {self.picks[r]:.2e}, lowest loss {self.lowest[r]:.4f}' + (' <- chosen' if r == self.ratio else ''))
-        lines.append(f'  ties: within {self.tol:g} of the deepest drop, from {self.start:.4f}; nearest to {FASTAI_RATIO:g} wins')
+        lines.append(f'  ties: within {self.tol:g} of the deepest drop, from {self.start:.4f}; nearest to {_FASTAI_RATIO:g} wins')
         return '\n'.join(lines)
 
     def _repr_markdown_(self):
         rows = ['| ratio | top LR | lowest loss | chosen |', '|---|---|---|---|']
         rows += [f'| {r:g} | {self.picks[r]:.2e} | {self.lowest[r]:.4f} | {"yes" if r == self.ratio else ""} |' for r in self.picks]
         lr = f'`slice({self.lr.start:.2e}, {self.lr.stop:.2e})`' if self.lr else 'none'
-        return '\n'.join(rows) + f'\n\nlr = {lr} (top LR by `{self.suggestion}`; ratios within {self.tol:g} of the deepest drop tie, the nearest to {FASTAI_RATIO:g} wins)'
+        return '\n'.join(rows) + f'\n\nlr = {lr} (top LR by `{self.suggestion}`; ratios within {self.tol:g} of the deepest drop tie, the nearest to {_FASTAI_RATIO:g} wins)'
 
 # %% ../nbs/04_groups.ipynb #87022316
 @patch
@@ -83,7 +83,7 @@ def lr_find_slice(self:Learner, ratios=(1, 10, 100, 1000), suggest_func=None, st
     return res
 
 # %% ../nbs/04_groups.ipynb #1fd862da
-FASTAI_RATIO = 100.  # fastai's `fine_tune` trains the unfrozen model with `slice(base_lr/lr_mult, base_lr)`, `lr_mult=100`
+_FASTAI_RATIO = 100.  # fastai's `fine_tune` trains the unfrozen model with `slice(base_lr/lr_mult, base_lr)`, `lr_mult=100`
 
 # %% ../nbs/04_groups.ipynb #676cc4d6
 def group_multipliers(ratio:float, n:int) -> list:
@@ -115,7 +115,7 @@ def live_groups(learn) -> list:
     return [i for i, ps in enumerate(param_groups(learn)) if i >= frozen and any(p.requires_grad for p in ps)]
 
 # %% ../nbs/04_groups.ipynb #6896d5a4
-def check_groups(learn):
+def _check_groups(learn):
     "A `ValueError` unless at least two of the Learner's parameter groups train"
     n = n_groups(learn)
     if n < 2: raise ValueError(f"lr_find_slice needs a Learner split into parameter groups, and this one has {n}: pass a `splitter` "
@@ -135,7 +135,7 @@ def _curve_depth(res) -> tuple:
     return float(s[0]), float(s.min())
 
 # %% ../nbs/04_groups.ipynb #6e414df4
-def _choose(lowest:dict, start:float, tol:float=0.05, prefer:float=FASTAI_RATIO):
+def _choose(lowest:dict, start:float, tol:float=0.05, prefer:float=_FASTAI_RATIO):
     "The ratio whose curve gets lowest; those within `tol` of the drop `start - best` tie, won by the nearest to `prefer`"
     ok = {r: v for r, v in lowest.items() if math.isfinite(v)}
     if not ok: return None
@@ -157,5 +157,5 @@ def _check_slice(learn, ratios, suggest_func, start_lr, end_lr, num_it, tol, kwa
     names = [k for k in finder_keywords() if k not in ('suggest_funcs', 'show_plot')]
     check_settings(dict(start_lr=start_lr, end_lr=end_lr, num_it=num_it, **kwargs), 'lr_find_slice', names)
     if suggest_func is not None: named_funcs((suggest_func,))
-    check_groups(learn)
+    _check_groups(learn)
     return rs

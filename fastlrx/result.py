@@ -110,7 +110,7 @@ def summarize_tests(cbs, funcs:dict, num_it:int, bootstrap:int=0, beta:float=0.9
     extras['ensembles'] = _ensembles(funcs, lrs, sm, num_it)
     if bootstrap:
         blrs, braw = _finite_prefix(runs[0].lrs, runs[0].raw_losses)
-        curves = block_bootstrap(braw, n=bootstrap, beta=beta)
+        curves = _block_bootstrap(braw, n=bootstrap, beta=beta)
         bp = [_picks(funcs, blrs, c, num_it)[0] for c in curves]
         extras['boot_picks'] = {nm: np.array([p[nm] for p in bp]) for nm in funcs}
         extras['boot_spread'] = {nm: _iqr_decades(p) for nm, p in extras['boot_picks'].items()}
@@ -130,13 +130,13 @@ def finder_result(names, values, **extras):
     return res
 
 # %% ../nbs/02_result.ipynb #7471bdfd
-NAN_START = ("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be read. Likely "
-             "causes: NaN or infinite values in the inputs or targets, targets outside what the loss function accepts (class "
-             "indices beyond the model's outputs), a loss that takes the log of 0, or a `start_lr` that is already too high")
+_NAN_START = ("The loss was NaN or infinite from the first steps of the range test, so no learning rate can be read. Likely "
+              "causes: NaN or infinite values in the inputs or targets, targets outside what the loss function accepts (class "
+              "indices beyond the model's outputs), a loss that takes the log of 0, or a `start_lr` that is already too high")
 
 # %% ../nbs/02_result.ipynb #111fed52
-def block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=None, bw:float|None=None,
-                    beta:float=0.98, seed:int=0) -> np.ndarray:
+def _block_bootstrap(raw_losses, n:int=100, block:int|None=None, window:int|None=None, bw:float|None=None,
+                     beta:float=0.98, seed:int=0) -> np.ndarray:
     "`n` resampled smoothed curves (`n x len`): trend plus local moving blocks of residuals, then `ema`"
     y = np.asarray(raw_losses, dtype=np.float64)
     m = len(y)
@@ -245,8 +245,8 @@ def _short_why(runs, n:int) -> str:
 def _warn_curve(runs, on_nan:str='warn') -> bool:
     "Warn (or raise, `on_nan='raise'`) if a run's loss was not finite from the first steps (return `True`); warn if a run is too short to read"
     if _nan_start(runs):
-        if on_nan == 'raise': raise ValueError(NAN_START + ". The Learner was restored as it was.")
-        warnings.warn(NAN_START)
+        if on_nan == 'raise': raise ValueError(_NAN_START + ". The Learner was restored as it was.")
+        warnings.warn(_NAN_START)
         return True
     n = min(len(r.lrs) for r in runs)
     if n < _MIN_POINTS: warnings.warn(f"The range test recorded only {n} points, too few to read the curve reliably: {_short_why(runs, n)}")

@@ -26,10 +26,10 @@ def lr_search(self:Learner, n_epoch:int, fit:str='fit_one_cycle', budget:float=0
               fit_kwargs:dict=None, show_plot:bool=True, **finder_kwargs) -> LRSearch:
     "Pick the LR of `n_epoch` epochs of `fit` by short branches of that fit, scored on validation loss, within `budget` of its steps"
     check_count('n_epoch', n_epoch, 1, "is the number of epochs of the fit to plan for")
-    if fit not in FITS: raise ValueError(f"`fit` names the Learner method of the fit, one of {FITS}; got {fit!r}. "
+    if fit not in _FITS: raise ValueError(f"`fit` names the Learner method of the fit, one of {_FITS}; got {fit!r}. "
                                          "For `fine_tune`, add `AutoLR(budget=...)`: it searches each of its fits")
     check_flag('show_plot', show_plot)
-    check_search_input(self, budget, val_batches)
+    _check_search_input(self, budget, val_batches)
     check_settings(finder_kwargs, 'lr_search', [k for k in finder_keywords() if k not in ('suggest_funcs', 'n_runs', 'bootstrap')])
     cb = _SearchAtStart(budget=budget, suggest_func=suggest_func, val_batches=val_batches, label='lr_search', **finder_kwargs)
     snap = StateSnapshot(self)
@@ -115,14 +115,14 @@ class Scaled:
         return float_list(v) if per_group(v) else float(v)
 
 # %% ../nbs/04a_search.ipynb #28b82ae7
-def schedule_peaks(f, pct:float=0.) -> np.ndarray:
+def _schedule_peaks(f, pct:float=0.) -> np.ndarray:
     "The largest value that schedule `f` gives each parameter group (one, if it gives a float) from `pct` to the end"
     return np.max([np.asarray(f(float(p)), dtype=np.float64).reshape(-1) for p in np.linspace(pct, 1, 201)], axis=0)
 
 # %% ../nbs/04a_search.ipynb #b80e7bc2
 def schedule_peak(f, pct:float=0.) -> float:
     "The largest value that schedule `f` gives the last parameter group from `pct` to the end"
-    return float(schedule_peaks(f, pct)[-1])
+    return float(_schedule_peaks(f, pct)[-1])
 
 # %% ../nbs/04a_search.ipynb #5b78c88b
 def lr_schedulers(learn) -> list:
@@ -134,7 +134,7 @@ def group_peaks(learn, pct:float=0.) -> list:
     "Each parameter group's largest LR from `pct` to the end of the running fit (its current LR without a scheduler)"
     n, scheds = len(learn.opt.hypers), lr_schedulers(learn)
     if not scheds: return [float(h['lr']) for h in learn.opt.hypers]
-    return [float(v) for v in np.broadcast_to(schedule_peaks(scheds[0].scheds['lr'], pct), (n,))]
+    return [float(v) for v in np.broadcast_to(_schedule_peaks(scheds[0].scheds['lr'], pct), (n,))]
 
 # %% ../nbs/04a_search.ipynb #42fe89a2
 def fit_plan(learn, pct:float=0.) -> tuple:
@@ -147,7 +147,7 @@ def fit_plan(learn, pct:float=0.) -> tuple:
     return steps, float(np.clip(last / schedule_peak(f, pct), 0., 1.))
 
 # %% ../nbs/04a_search.ipynb #c266ca64
-def fit_schedules(learn) -> dict:
+def _fit_schedules(learn) -> dict:
     "The running fit's schedules by hyper-parameter, the LR's at peak 1; without a scheduler, the optimizer's LRs held constant"
     scheds = lr_schedulers(learn)
     if scheds: return dict(scheds[0].scheds)
@@ -155,7 +155,7 @@ def fit_schedules(learn) -> dict:
     return {'lr': lambda pos: list(lrs)}
 
 # %% ../nbs/04a_search.ipynb #9ff868fc
-def run_branch(learn, scheds:dict, lr_factor:float, steps:int, batches, pct:float=0., skip_cbs:tuple=(), bar=None, done:int=0) -> dict:
+def _run_branch(learn, scheds:dict, lr_factor:float, steps:int, batches, pct:float=0., skip_cbs:tuple=(), bar=None, done:int=0) -> dict:
     "Train one branch (`FitBranch`) and score it: its steps, why it stopped, and its validation loss (inf if it stopped early)"
     cb = FitBranch(scheds, lr_factor, steps, pct, bar=bar, done=done)
     skip = NESTED_SKIP + (ProgressCallback,) + tuple(skip_cbs)
@@ -165,18 +165,18 @@ def run_branch(learn, scheds:dict, lr_factor:float, steps:int, batches, pct:floa
     return dict(steps=cb.step, stop=cb.stop, valid_loss=loss if math.isfinite(loss) else math.inf)
 
 # %% ../nbs/04a_search.ipynb #ad418ea4
-EXPECTED_BRANCHES, MAX_BRANCHES, MIN_SHARE = 5, 7, 1/16  # a line search's usual branches, its most, the shortest branch as a share of the fit
+_EXPECTED_BRANCHES, _MAX_BRANCHES, _MIN_SHARE = 5, 7, 1/16  # a line search's usual branches, its most, the shortest branch as a share of the fit
 
 # %% ../nbs/04a_search.ipynb #4131e9c2
-def search_plan(budget_steps:int, fit_steps:int, range_steps:int=100) -> dict:
+def _search_plan(budget_steps:int, fit_steps:int, range_steps:int=100) -> dict:
     "The branches' length and how many fit in `budget_steps` after a range test of `range_steps`; none if they would be too short"
     left = budget_steps - range_steps
-    steps = min(left // EXPECTED_BRANCHES, fit_steps) if left > 0 else 0
-    if steps < max(MIN_SHARE * fit_steps, 4): return dict(range_steps=range_steps, steps=0, branches=0)
-    return dict(range_steps=range_steps, steps=int(steps), branches=int(min(left // steps, MAX_BRANCHES)))
+    steps = min(left // _EXPECTED_BRANCHES, fit_steps) if left > 0 else 0
+    if steps < max(_MIN_SHARE * fit_steps, 4): return dict(range_steps=range_steps, steps=0, branches=0)
+    return dict(range_steps=range_steps, steps=int(steps), branches=int(min(left // steps, _MAX_BRANCHES)))
 
 # %% ../nbs/04a_search.ipynb #54f3cefe
-MIN_VALID_ITEMS = 32  # fewer validation items than this score a branch by noise
+_MIN_VALID_ITEMS = 32  # fewer validation items than this score a branch by noise
 
 # %% ../nbs/04a_search.ipynb #114b44c7
 def check_budget(budget):
@@ -185,7 +185,7 @@ def check_budget(budget):
     if not 0 < budget <= 1: raise ValueError(f"`budget` is a share of the fit's optimizer steps and must be in (0, 1], got {budget}")
 
 # %% ../nbs/04a_search.ipynb #50d44bfe
-def check_search_input(learn, budget, val_batches:int):
+def _check_search_input(learn, budget, val_batches:int):
     "Raise before anything trains: a budget out of (0, 1], no validation set, or too few validation items to score a branch"
     check_budget(budget)
     check_count('val_batches', val_batches, 1, "is the number of validation batches each branch is scored on")
@@ -194,12 +194,12 @@ def check_search_input(learn, budget, val_batches:int):
     rng = rng_state(learn)  # reading the validation set draws from the random generators
     try: n = sum(find_bs(b[getattr(learn.dls, 'n_inp', 1):]) for b in valid_batches(learn, val_batches))
     finally: set_rng_state(rng)
-    if n < MIN_VALID_ITEMS:
-        raise ValueError(f"The validation batches hold {n} items: a branch's validation loss on fewer than {MIN_VALID_ITEMS} is noise. "
+    if n < _MIN_VALID_ITEMS:
+        raise ValueError(f"The validation batches hold {n} items: a branch's validation loss on fewer than {_MIN_VALID_ITEMS} is noise. "
                          "Pass a larger `val_batches`, a larger validation set, or use the curve rule (`AutoLR` without `budget`)")
 
 # %% ../nbs/04a_search.ipynb #fefe0253
-def line_search(score, center:float, top:float=math.inf, branches:int=EXPECTED_BRANCHES, step:float=0.5) -> tuple:
+def _line_search(score, center:float, top:float=math.inf, branches:int=_EXPECTED_BRANCHES, step:float=0.5) -> tuple:
     """Minimise `score(lr)` on LRs `step` decades apart from `center` (up while it improves, else down), then at half
     the step on each side of the best; never above `top`, at most `branches` calls. `(best lr, {decades: score})`"""
     seen, top = {}, max(top, center)
@@ -221,7 +221,7 @@ def line_search(score, center:float, top:float=math.inf, branches:int=EXPECTED_B
 def search_lr(learn, budget:float=0.25, pct:float=0., suggest_func=None, val_batches:int=16, skip_cbs:tuple=(),
               label:str='lr_search', **finder_kwargs) -> LRSearch:
     "Inside a running fit: bracket with a range test, line-search branches of the rest of the fit within `budget`, restore `learn`"
-    check_search_input(learn, budget, val_batches)
+    _check_search_input(learn, budget, val_batches)
     t0 = time.perf_counter()
     fit_steps, phi = fit_plan(learn, pct)
     func = suggest_func or planned(fit_steps, 1, phi)
@@ -229,7 +229,7 @@ def search_lr(learn, budget:float=0.25, pct:float=0., suggest_func=None, val_bat
                        label=f'{label}: range test', **finder_kwargs)
     curve_lr, top = float(curve[0]), float(curve[1])
     budget_steps = int(budget * fit_steps)
-    plan = search_plan(budget_steps, fit_steps, curve.steps)
+    plan = _search_plan(budget_steps, fit_steps, curve.steps)
     res = dict(curve_lr=curve_lr, curve=curve, fit_steps=fit_steps, budget=budget, budget_steps=budget_steps,
                suggestion=suggestion_name(func), branch_steps=plan['steps'])
     done = lambda lr, probes, why: LRSearch(lr, probes=probes, steps=curve.steps + sum(p['steps'] for p in probes),
@@ -237,13 +237,13 @@ def search_lr(learn, budget:float=0.25, pct:float=0., suggest_func=None, val_bat
     if not _finite(curve_lr): return done(math.nan, [], 'the range test gave no LR')
     if not plan['branches']:
         return done(curve_lr, [], f"after the range test's {curve.steps} steps, a budget of {budget_steps} steps leaves branches "
-                                  f"shorter than 1/{round(1 / MIN_SHARE)} of the fit's {fit_steps} steps")
+                                  f"shorter than 1/{round(1 / _MIN_SHARE)} of the fit's {fit_steps} steps")
     lr, probes = _probe(learn, curve_lr, top if _finite(top) else math.inf, plan, pct, val_batches, skip_cbs, label)
     if not any(math.isfinite(p['valid_loss']) for p in probes): return done(curve_lr, probes, 'every branch diverged')
     return done(lr, probes, None)
 
 # %% ../nbs/04a_search.ipynb #170f4fe4
-FITS = ('fit_one_cycle', 'fit_flat_cos', 'fit')
+_FITS = ('fit_one_cycle', 'fit_flat_cos', 'fit')
 
 # %% ../nbs/04a_search.ipynb #e56afa96
 def _finite(x) -> bool:
@@ -252,19 +252,19 @@ def _finite(x) -> bool:
 
 # %% ../nbs/04a_search.ipynb #3a6e360b
 def _probe(learn, center:float, top:float, plan:dict, pct:float, val_batches:int, skip_cbs:tuple, label:str) -> tuple:
-    "`line_search` around `center` with branches of `plan['steps']` from one snapshot, restored after each; `(lr, branches)`"
-    scheds, peak, probes = fit_schedules(learn), group_peaks(learn, pct)[-1], []
+    "`_line_search` around `center` with branches of `plan['steps']` from one snapshot, restored after each; `(lr, branches)`"
+    scheds, peak, probes = _fit_schedules(learn), group_peaks(learn, pct)[-1], []
     bar = nested_bar(learn, plan['branches'] * plan['steps'], f'{label}: branches')
     snap = StateSnapshot(learn)
     try:
         batches = valid_batches(learn, val_batches)
         snap.restore()  # reading the validation set may draw from the random generators
         def score(lr):
-            p = run_branch(learn, scheds, lr / peak, plan['steps'], batches, pct, skip_cbs, bar, len(probes) * plan['steps'])
+            p = _run_branch(learn, scheds, lr / peak, plan['steps'], batches, pct, skip_cbs, bar, len(probes) * plan['steps'])
             snap.restore()
             probes.append(dict(lr=lr, **p))
             return p['valid_loss']
-        lr, _ = line_search(score, center, top, plan['branches'])
+        lr, _ = _line_search(score, center, top, plan['branches'])
     finally:
         snap.restore()
         if bar is not None: bar.on_iter_end()

@@ -212,13 +212,20 @@ def local_fit(x, y, bw):
     return (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
 
 # %% ../nbs/00_suggest.ipynb #bb478d23
+class RunningEMA:
+    "fastai's smoothed loss (`AvgSmoothLoss`) one value at a time: the debiased exponential moving average of fastlrx"
+    def __init__(self, beta:float=0.98, shape:tuple=()): self.beta, self.avg, self.count = beta, np.zeros(shape), 0
+    def __call__(self, x):
+        "Add `x` (a value, or an array of `shape`); the smoothed value so far"
+        self.avg, self.count = self.beta * self.avg + (1 - self.beta) * x, self.count + 1
+        return self.avg / (1 - self.beta ** self.count)
+
+# %% ../nbs/00_suggest.ipynb #2a3f6878
 def ema(losses, beta:float=0.98) -> np.ndarray:
-    "fastai's smoothed loss (`AvgSmoothLoss`) along the last axis: a debiased exponential moving average; `raw_losses` undoes it"
+    "`RunningEMA` along the last axis: fastai's smoothed loss of a whole curve; `raw_losses` undoes it"
     x = np.asarray(losses, dtype=np.float64)
-    res, avg = np.empty_like(x), np.zeros(x.shape[:-1])
-    for i in range(x.shape[-1]):
-        avg = beta * avg + (1 - beta) * x[..., i]
-        res[..., i] = avg / (1 - beta ** (i + 1))
+    res, smooth = np.empty_like(x), RunningEMA(beta, x.shape[:-1])
+    for i in range(x.shape[-1]): res[..., i] = smooth(x[..., i])
     return res
 
 # %% ../nbs/00_suggest.ipynb #1d722636

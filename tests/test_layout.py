@@ -1,5 +1,5 @@
 "The package's layout: imports between modules run only downward (by notebook number), form no circle, and take no underscore names."
-import ast, re
+import ast, importlib, re
 from pathlib import Path
 
 PKG = Path(__file__).parents[1]/'fastlrx'
@@ -52,3 +52,33 @@ def test_shipped_curves_follow_the_benchmark():
 
 def test_setup_ships_the_curves():
     assert "package_data={cfg['lib_name']: ['curves.json']}" in (PKG.parent/'setup.py').read_text()
+
+PICKLED = {'FinderRun', 'finder_result'}  # saved results unpickle through these names, so they keep them
+
+def _outside_api(mod:str) -> list:
+    "Top-level names of `mod` with no underscore that are not in its `__all__` (methods patched onto fastai classes aside)"
+    tree, names = ast.parse((PKG/f'{mod}.py').read_text()), []
+    api = getattr(importlib.import_module(f'fastlrx.{mod}'), '__all__', [])
+    for n in tree.body:
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef)):
+            if not any('patch' in ast.unparse(d) for d in n.decorator_list): names.append(n.name)
+        elif isinstance(n, ast.Assign):
+            for t in n.targets:
+                names += [e.id for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name)]
+    return [n for n in names if not n.startswith('_') and n not in api]
+
+def _imported_names() -> set:
+    "`(module, name)` that another fastlrx module or `bench/` imports or reaches as `fastlrx.module.name`"
+    seen = {(src, n) for mod in _modules() for src, names in _imports(mod) for n in names}
+    for f in (PKG.parent/'bench').glob('*.py'):
+        text = f.read_text()
+        seen |= {(n.module.split('.')[-1], a.name) for n in ast.walk(ast.parse(text))
+                 if isinstance(n, ast.ImportFrom) and (n.module or '').startswith('fastlrx.') for a in n.names}
+        seen |= set(re.findall(r'\bfastlrx\.(\w+)\.(\w+)', text))
+    return seen
+
+def test_names_outside_the_api_are_shared():
+    "A name without an underscore that `__all__` leaves out is the shared core: another module or `bench/` imports it"
+    used = _imported_names()
+    bad = [f"{mod}.{n}" for mod in _modules() for n in _outside_api(mod) if (mod, n) not in used and n not in PICKLED]
+    assert not bad, "Not used outside their module; give them an underscore:\n" + '\n'.join(bad)
