@@ -4,11 +4,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-PAGES = sorted(p for p in (ROOT/'nbs').glob('[0-9][0-9]*_*.ipynb') if re.match(r'\d\d[a-z]?_', p.name))
+PAGES = sorted(p for p in (ROOT/'nbs').glob('[0-9][0-9]*_*.ipynb') if re.match(r'\d\d[a-z]?_', p.name)) + [ROOT/'nbs'/'index.ipynb']
 
 def first_example(nb:Path) -> str:
-    "The source of the first code cell a reader sees (not hidden, not exported, no other directive)"
-    for c in json.loads(nb.read_text())['cells']:
+    "The source of the first code cell a reader sees (not hidden, not exported, no other directive); the index's first Python block"
+    cells = json.loads(nb.read_text())['cells']
+    if nb.name == 'index.ipynb':
+        m = re.search(r'```python\n(.*?)```', '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'), re.S)
+        return m.group(1) if m else ''
+    for c in cells:
         src = ''.join(c['source'])
         if c['cell_type'] == 'code' and not re.match(r'\s*#\|', src): return src
     return ''
