@@ -56,7 +56,10 @@ PETS_ENV = 'FASTLRX_PETS'
 def pets_path(path=None) -> Path:
     "Folder holding the pets `images/`: `path`, else `$FASTLRX_PETS`, else `untar_data(URLs.PETS)`"
     path = path or os.environ.get(PETS_ENV)
-    if path is None: return untar_data(URLs.PETS)
+    if path is None:
+        try: return untar_data(URLs.PETS)
+        except OSError as e: raise ConnectionError(f"Could not download the Oxford-IIIT Pet dataset ({e}). Offline, point "
+                                                   f"{PETS_ENV} at a folder that holds the dataset's `images/`") from None
     path = Path(path).expanduser()
     if not (path/'images').is_dir():
         raise FileNotFoundError(f"{path} has no `images/` folder; point {PETS_ENV} at the folder that contains `images/`")

@@ -273,6 +273,8 @@ def main(argv=None):
         print('README.md is up to date' if same else 'README.md written')
     else:
         os.environ.setdefault('MPLBACKEND', 'Agg')
+        sample = ROOT.parent/'shared'/'data'/'oxford-pets-sample'  # the real pets sample beside the project, as tools/test.sh
+        if 'FASTLRX_PETS' not in os.environ and (sample/'images').is_dir(): os.environ['FASTLRX_PETS'] = str(sample)
         for page in build_html(names=[n for n in a.names.split(',') if n], execute=not a.no_execute): print(page)
 
 if __name__ == '__main__': main()
