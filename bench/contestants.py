@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np, torch
 from fastcore.basics import store_attr
 from fastai.callback.schedule import valley, minimum, steep, slide
-from fastlrx.suggest import stable_edge, planned_factor, fit_steps, lr_find_trim
+from fastlrx.suggest import stable_edge, planned_factor, fit_steps, lr_find_trim, FINAL_FRAC
 from .registry import Registry
 from .lofo import Tuned, objective
 from .peers import lightning_suggestion
@@ -98,7 +98,7 @@ def run_steps(r:dict) -> int:
 
 def final_frac(r:dict) -> float:
     "The last LR of run `r`'s schedule over its peak: 1 for a constant `fit`, 0 for the annealed ones"
-    return 1. if r['schedule'] == 'fit' else 0.
+    return FINAL_FRAC[r['schedule']]
 
 RECOMMENDED = Tuned('recommended', lambda r, factor: _clipped(_edge(r), factor), [dict(factor=f) for f in EDGE_FACTORS])
 "The default rule, `edge`, read off one stock `lr_find`: its one constant is the factor"

@@ -66,8 +66,8 @@ def planned(epochs:int, steps_per_epoch:int, schedule='one_cycle'):
     for nm, v in (('epochs', epochs), ('steps_per_epoch', steps_per_epoch)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1: raise ValueError(f"`{nm}` must be a whole number of at least 1, got {v!r}")
     if isinstance(schedule, str):
-        if schedule not in _FINAL_FRAC: raise ValueError(f"`schedule` must be one of {list(_FINAL_FRAC)} or a number in [0, 1], got {schedule!r}")
-        phi, steps = _FINAL_FRAC[schedule], fit_steps(epochs, steps_per_epoch, schedule)
+        if schedule not in FINAL_FRAC: raise ValueError(f"`schedule` must be one of {list(FINAL_FRAC)} or a number in [0, 1], got {schedule!r}")
+        phi, steps = FINAL_FRAC[schedule], fit_steps(epochs, steps_per_epoch, schedule)
     else:
         phi, steps = float(schedule), epochs * steps_per_epoch
         if not 0 <= phi <= 1: raise ValueError(f"A numeric `schedule` is the last LR over the peak, in [0, 1]; got {schedule}")
@@ -244,6 +244,9 @@ def planned_factor(steps:int, final_frac:float, factor:float|None=None, constant
     (k, alpha), c = constant or CONSTANT_LR, factor or EDGE_FACTOR
     return c * (k * (max(steps, 1) / 100) ** -alpha) ** final_frac
 
+# %% ../nbs/00_suggest.ipynb #0dff7847
+FINAL_FRAC = dict(one_cycle=0., flat_cos=0., fine_tune=0., fit=1.)  # the last LR over the peak, by fastai fit method
+
 # %% ../nbs/00_suggest.ipynb #6294ca89
 def suggestion_at(lr, lrs, losses):
     "fastai's `(lr, (x, y))`, with `lr` clipped into `lrs` and `y` read off `losses` in log space"
@@ -284,6 +287,3 @@ def _identifier(s:str) -> str:
     s = re.sub(r'\W+', '_', s.replace('.', 'p').replace('-', 'm')).strip('_') or 'suggestion'
     if s[0].isdigit() or keyword.iskeyword(s): s = 'f_' + s
     return s
-
-# %% ../nbs/00_suggest.ipynb #0dff7847
-_FINAL_FRAC = dict(one_cycle=0., flat_cos=0., fine_tune=0., fit=1.)  # the last LR over the peak, by fastai fit method
